@@ -1,0 +1,60 @@
+"""The application factory: settings in, a Flask app with its walls, blueprints and CLI out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from app.db import make_engine, make_session_factory
+from app.extensions import Continuum, csrf, limiter, login_manager
+from app.security.sealing import Sealer
+from config import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path), static_folder="web/static",
+                template_folder="web/templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_NAME="continuum_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
+        # A form stays valid for the life of the session it was served in.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_uri,
+        API_TITLE="Continuum API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    engine = make_engine(settings.effective_database_url)
+    app.extensions["continuum"] = Continuum(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        totp_sealer=Sealer(settings.secret_key, "totp"),
+    )
+
+    from app.api import init_api
+    from app.web import init_web
+    from tenants import flask as tenant_binding
+
+    tenant_binding.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_web(app)
+    init_api(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

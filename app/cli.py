@@ -1,0 +1,250 @@
+"""The ``continuum`` command: Flask's CLI with the platform's own commands."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import sys
+import time
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, make_session_factory
+from app.domain.clock import system_clock
+from app.domain.errors import InvalidInput, NotFound
+from config import Settings, load_settings
+from tenants.permissions import Role
+
+
+def _settings() -> Settings:
+    return current_app.extensions["continuum"].settings
+
+
+def _app_factory() -> sessionmaker[Session]:
+    return current_app.extensions["continuum"].session_factory
+
+
+def _owner_factory() -> sessionmaker[Session]:
+    """Reference data is written by the schema owner; the app role may only read it."""
+    settings = _settings()
+    if settings.effective_migration_url == settings.effective_database_url:
+        return _app_factory()
+    return make_session_factory(make_engine(settings.effective_migration_url), walls=False)
+
+
+def _fail(exc: InvalidInput) -> None:
+    for field, messages in exc.errors.items():
+        for message in messages:
+            click.echo(f"error: {field}: {message}", err=True)
+    sys.exit(2)
+
+
+# --- db -------------------------------------------------------------------------------------
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to a revision (as the schema owner)."""
+    from app.migrate import upgrade
+
+    upgrade(_settings(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to a revision."""
+    from app.migrate import downgrade
+
+    downgrade(_settings(), revision)
+    click.echo(f"database at {revision}")
+
+
+# --- reference ------------------------------------------------------------------------------
+
+@click.group("reference")
+def reference_group() -> None:
+    """Reference data shared by every organisation."""
+
+
+@reference_group.command("load")
+def reference_load() -> None:
+    """Load the prison register shipped with Continuum (add new prisons, update changed ones)."""
+    from app.services.reference import load_prisons
+
+    with _owner_factory()() as session:
+        added, updated = load_prisons(session)
+    click.echo(f"prisons: {added} added, {updated} updated")
+
+
+# --- users and tokens -----------------------------------------------------------------------
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("create")
+@click.option("--org", "org_slug", required=True, help="organisation slug, e.g. pops")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--prison", "prisons", multiple=True, help="prison code the user may see; repeat")
+@click.option("--password", "password_from", type=click.Choice(["prompt", "generate"]),
+              default="generate", show_default=True)
+def users_create(org_slug: str, username: str, display_name: str, role: str,
+                 prisons: tuple[str, ...], password_from: str) -> None:
+    """Create a member of staff; they set up their authenticator app at first sign-in."""
+    from app.services import accounts
+    from app.services.reference import organisation_by_slug
+
+    if password_from == "prompt":
+        password = getpass.getpass("Password: ")
+    else:
+        password = secrets.token_urlsafe(15)
+    with _app_factory()() as session:
+        try:
+            organisation = organisation_by_slug(session, org_slug)
+            accounts.create_user(session, organisation, username=username, display_name=display_name,
+                                 role=Role(role), password=password, prison_codes=prisons)
+            session.commit()
+        except NotFound:
+            raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
+        except InvalidInput as exc:
+            _fail(exc)
+    click.echo(f"created {username} at {org_slug}")
+    if password_from == "generate":
+        click.echo(f"password (shown once): {password}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Personal API tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--org", "org_slug", required=True)
+@click.option("--username", required=True)
+@click.option("--name", "token_name", default="cli", show_default=True)
+def tokens_create(org_slug: str, username: str, token_name: str) -> None:
+    """Create a personal API token for a user. It is shown once and stored only as a digest."""
+    from app.services import accounts
+    from app.services.reference import organisation_by_slug
+
+    with _app_factory()() as session:
+        try:
+            organisation = organisation_by_slug(session, org_slug)
+        except NotFound:
+            raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
+        user = accounts.find_user(session, organisation.id, username)
+        if user is None:
+            raise click.BadParameter(f"no user {username!r} at {org_slug}", param_hint="--username")
+        try:
+            secret, token = accounts.create_api_token(
+                session, user, token_name, system_clock(), _settings().api_token_days
+            )
+        except InvalidInput as exc:
+            _fail(exc)
+    click.echo(f"token for {username}@{org_slug}, expires {token.expires_at:%Y-%m-%d} (shown once):")
+    click.echo(secret)
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="set up the demo data and stop")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Create and migrate the database, load demo data, print the logins, and serve."""
+    from app import demo as demo_data
+    from app.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings)
+    with _owner_factory()() as owner:
+        organisations = demo_data.seed_reference(owner)
+        organisation_ids = {slug: org.id for slug, org in organisations.items()}
+    with _app_factory()() as session:
+        from app.models import Organisation
+
+        organisations = {slug: session.get(Organisation, oid) for slug, oid in organisation_ids.items()}
+        credentials = demo_data.seed_users(
+            session, organisations, current_app.extensions["continuum"].totp_sealer,
+            demo_data.credentials_path(settings.instance_path),
+        )
+    created = demo_data.seed_cases(_app_factory(), organisations, date.today())
+    url = f"http://{host}:{port}"
+    click.echo(f"\nContinuum demo ({'added ' + str(created) + ' cases' if created else 'data reused'})")
+    click.echo(f"database: {settings.effective_database_url}")
+    click.echo(f"credentials file: {demo_data.credentials_path(settings.instance_path)}\n")
+    click.echo(f"{'sign-in page':<44} {'username':<20} {'password':<24} TOTP secret")
+    for entry in credentials.values():
+        page = f"{url}/o/{entry['organisation']}/login"
+        click.echo(f"{page:<44} {entry['username']:<20} {entry['password']:<24} {entry['totp_secret']}")
+    click.echo(
+        "\nAdd a TOTP secret to an authenticator app, or print the current code with\n"
+        "  uv run continuum demo-code ORG/USERNAME   (e.g. pops/liverpool.worker)\n"
+    )
+    if no_serve:
+        return
+    click.echo(f"Serving on {url}  (Ctrl+C to stop)")
+    _serve(current_app._get_current_object(), host, port)  # noqa: SLF001
+
+
+@click.command("demo-code")
+@click.argument("who")
+def demo_code(who: str) -> None:
+    """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""
+    from app import demo as demo_data
+
+    credentials = demo_data._load_credentials(  # noqa: SLF001
+        demo_data.credentials_path(_settings().instance_path)
+    )
+    if who not in credentials:
+        raise click.BadParameter(f"no demo user {who!r}; run `continuum demo` first")
+    click.echo(demo_data.current_code(credentials[who], time.time()))
+
+
+def _serve(app: Flask, host: str, port: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            # Paths only: query strings could carry search terms about people.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+
+        def load(self) -> Flask:
+            return app
+
+    _Server().run()
+
+
+def register_cli(app: Flask) -> None:
+    for command in (db_group, reference_group, users_group, tokens_group, demo, demo_code):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from app import create_app
+
+    return create_app(load_settings())
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=True, load_dotenv=False,
+                  help="Continuum: the Prison Family Support Alliance's data-sharing platform.")

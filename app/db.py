@@ -1,0 +1,46 @@
+"""Engines and sessions: one engine per database URL, sessions that carry the walls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from tenants.guard import install_orm_guard
+from tenants.postgres import install_rls_context
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the per-dialect settings the walls rely on."""
+    if url.startswith("sqlite"):
+        # One connection per checkout: SQLite connections are cheap and this keeps threads apart.
+        kwargs.setdefault("poolclass", NullPool)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # Rolling back on return ends any transaction-local setting; see tenants.postgres.
+    kwargs.setdefault("pool_reset_on_return", "rollback")
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine, *, walls: bool = True) -> sessionmaker[Session]:
+    """Sessions with the application and database walls installed.
+
+    ``walls=False`` exists for the isolation benchmark's baseline only; nothing else passes it.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False, info={"on_bind": []})
+    if walls:
+        install_orm_guard(factory)
+        install_rls_context(factory)
+    return factory

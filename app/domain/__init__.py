@@ -1,0 +1,1 @@
+"""Pure rules: no Flask, SQLAlchemy or marshmallow imports here."""

@@ -1,0 +1,29 @@
+"""Flask extensions, created unbound here and bound in ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.security.sealing import Sealer
+from config import Settings
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@dataclass(frozen=True)
+class Continuum:
+    """What the app holds for the life of the process, under ``app.extensions['continuum']``."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    totp_sealer: Sealer

@@ -1,0 +1,18 @@
+"""Every model, imported here so the metadata is complete wherever ``app.models`` is imported."""
+
+from app.models.base import Base
+from app.models.cases import Case, CaseStatus
+from app.models.people import ApiToken, User, UserPrison
+from app.models.reference import Organisation, Prison, Service
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Case",
+    "CaseStatus",
+    "Organisation",
+    "Prison",
+    "Service",
+    "User",
+    "UserPrison",
+]

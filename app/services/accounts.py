@@ -1,0 +1,215 @@
+"""Staff accounts: creation, the two sign-in steps, lockout, ending sessions, API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.errors import DomainError, InvalidInput
+from app.models import ApiToken, Organisation, User, UserPrison
+from app.security import totp
+from app.security.passwords import WeakPassword, hash_password, needs_rehash, verify_password
+from app.security.sealing import Sealer
+from app.security.tokens import display_prefix, new_token, token_digest
+from app.services.reference import prisons_ever_served
+from tenants.permissions import ROLE_ORGANISATION, Role, is_charity_role
+
+ISSUER = "Continuum"
+
+
+class SignInRefused(DomainError):
+    """Raised when a sign-in step fails; the person is told nothing more specific."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    threshold: int
+    minutes: int
+
+
+def _totp_row(user: User) -> str:
+    return f"users.totp_secret|{user.id}"
+
+
+def create_user(
+    session: Session,
+    organisation: Organisation,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    prison_codes: Iterable[str] = (),
+) -> User:
+    """Create a member of staff in their own organisation, with the prisons they may see."""
+    errors: dict[str, list[str]] = {}
+    username = username.strip().lower()
+    if not username or len(username) > 80:
+        errors["username"] = ["enter a username of at most 80 characters"]
+    if ROLE_ORGANISATION[role].value != organisation.kind:
+        errors["role"] = [f"a {role.value} cannot belong to a {organisation.kind}"]
+    codes = sorted(set(prison_codes))
+    if codes and not is_charity_role(role):
+        errors["prisons"] = ["only charity staff are assigned to prisons"]
+    elif codes:
+        outside = set(codes) - prisons_ever_served(session, organisation.id)
+        if outside:
+            errors["prisons"] = [f"{organisation.name} does not serve {', '.join(sorted(outside))}"]
+    taken = session.scalar(
+        select(User.id).where(User.organisation_id == organisation.id, User.username == username)
+    )
+    if taken is not None:
+        errors["username"] = ["that username is already in use in this organisation"]
+    try:
+        password_hash = hash_password(password)
+    except WeakPassword as exc:
+        errors["password"] = [str(exc)]
+    if errors:
+        raise InvalidInput(errors)
+    user = User(
+        organisation_id=organisation.id,
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role.value,
+        password_hash=password_hash,
+        active=True,
+        totp_confirmed=False,
+        totp_last_step=0,
+        failed_attempts=0,
+        session_epoch=0,
+    )
+    user.prison_links = [UserPrison(prison_code=code) for code in codes]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, organisation_id: uuid.UUID, username: str) -> User | None:
+    return session.scalar(
+        select(User).where(
+            User.organisation_id == organisation_id, User.username == username.strip().lower()
+        )
+    )
+
+
+def _locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _record_failure(session: Session, user: User, now: datetime, policy: LockoutPolicy) -> None:
+    user.failed_attempts += 1
+    if user.failed_attempts >= policy.threshold:
+        user.locked_until = now + timedelta(minutes=policy.minutes)
+        user.failed_attempts = 0
+    session.commit()
+
+
+def check_password(
+    session: Session,
+    organisation: Organisation,
+    username: str,
+    password: str,
+    now: datetime,
+    policy: LockoutPolicy,
+) -> User:
+    """The first step: the right password for an active, unlocked account of this organisation."""
+    user = find_user(session, organisation.id, username)
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not user.active:
+        raise SignInRefused("unknown or inactive account")
+    if _locked(user, now):
+        raise SignInRefused("account locked")
+    if not password_ok:
+        _record_failure(session, user, now, policy)
+        raise SignInRefused("wrong password")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return user
+
+
+def start_enrolment(session: Session, user: User, sealer: Sealer) -> bytes:
+    """A new TOTP secret for a user who has not confirmed one; kept until confirmed."""
+    if user.totp_confirmed:
+        raise SignInRefused("already enrolled")
+    if user.totp_secret_sealed is not None:
+        return sealer.open(user.totp_secret_sealed, _totp_row(user))
+    secret = totp.new_secret()
+    user.totp_secret_sealed = sealer.seal(secret, _totp_row(user))
+    session.commit()
+    return secret
+
+
+def enrolment_uri(user: User, organisation: Organisation, secret: bytes) -> str:
+    return totp.provisioning_uri(secret, f"{user.username}@{organisation.slug}", ISSUER)
+
+
+def check_code(
+    session: Session,
+    user: User,
+    code: str,
+    now: datetime,
+    sealer: Sealer,
+    policy: LockoutPolicy,
+) -> None:
+    """The second step: a fresh TOTP code. Confirms enrolment on first use."""
+    if not user.active or _locked(user, now):
+        raise SignInRefused("account locked or inactive")
+    if user.totp_secret_sealed is None:
+        raise SignInRefused("no second factor enrolled")
+    secret = sealer.open(user.totp_secret_sealed, _totp_row(user))
+    result = totp.check_code(secret, code, now.timestamp(), user.totp_last_step)
+    if not result.ok:
+        _record_failure(session, user, now, policy)
+        raise SignInRefused("wrong or replayed code")
+    user.totp_last_step = result.step
+    user.totp_confirmed = True
+    user.failed_attempts = 0
+    user.last_login_at = now
+    session.commit()
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    """Every session of this user, on every device, ends at its next request."""
+    user.session_epoch += 1
+    session.commit()
+
+
+def create_api_token(
+    session: Session, user: User, name: str, now: datetime, days: int
+) -> tuple[str, ApiToken]:
+    """A personal token for the API; the secret is returned once and never stored."""
+    if not name.strip() or len(name) > 80:
+        raise InvalidInput({"name": ["enter a token name of at most 80 characters"]})
+    secret = new_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip(),
+        prefix=display_prefix(secret),
+        token_hash=token_digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(token)
+    session.commit()
+    return secret, token
+
+
+def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if not token.user.active:
+        return None
+    token.last_used_at = now
+    session.commit()
+    return token.user

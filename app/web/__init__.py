@@ -1,0 +1,21 @@
+"""The server-rendered web interface for staff."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_web(app: Flask) -> None:
+    from app.web import auth, cases, public
+    from app.web.security import init_security
+
+    init_security(app)
+    app.add_template_filter(_first_messages, "first_messages")
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+
+
+def _first_messages(errors: dict[str, list[str]]) -> dict[str, str]:
+    """The GOV.UK error summary shows one message per field: the first."""
+    return {field: messages[0] for field, messages in errors.items() if messages}

@@ -1,0 +1,182 @@
+"""Signing in to one's own charity: organisation first, then password, then a TOTP code."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, logout_user
+
+from app.domain.clock import system_clock
+from app.domain.errors import NotFound
+from app.extensions import limiter
+from app.models import Organisation, User
+from app.security.totp import secret_to_base32
+from app.services import accounts
+from app.services.accounts import LockoutPolicy, SignInRefused
+from app.services.reference import organisation_by_slug
+from app.web.security import start_session
+from tenants.flask import db_session
+
+bp = Blueprint("auth", __name__)
+
+# The password step is good for this long; then the person starts again.
+PENDING_SECONDS = 300
+WRONG_DETAILS = "Enter a correct username and password"
+WRONG_CODE = "Enter a correct security code from your authenticator app"
+
+
+def _policy() -> LockoutPolicy:
+    settings = current_app.extensions["continuum"].settings
+    return LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
+
+
+def _login_limit() -> str:
+    return current_app.extensions["continuum"].settings.login_rate_limit
+
+
+def _organisation(slug: str) -> Organisation:
+    try:
+        return organisation_by_slug(db_session(), slug)
+    except NotFound:
+        abort(404)
+
+
+def _pending_user(organisation: Organisation) -> User | None:
+    pending = session.get("pending")
+    if not pending or pending.get("org") != str(organisation.id):
+        return None
+    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending", None)
+        return None
+    user = db_session().get(User, uuid.UUID(pending["user"]))
+    if user is None or user.organisation_id != organisation.id:
+        return None
+    return user
+
+
+@bp.get("/login")
+def choose_organisation() -> str:
+    organisations = db_session().query(Organisation).order_by(Organisation.kind, Organisation.name)
+    return render_template("auth/choose.html", organisations=list(organisations))
+
+
+@bp.route("/o/<slug>/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login(slug: str) -> str | Response:
+    organisation = _organisation(slug)
+    errors: dict[str, str] = {}
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "")[:80]
+        password = request.form.get("password", "")[:256]
+        try:
+            user = accounts.check_password(
+                db_session(), organisation, username, password, system_clock(), _policy()
+            )
+        except SignInRefused:
+            errors["username"] = WRONG_DETAILS
+        else:
+            session.clear()
+            session["pending"] = {"user": str(user.id), "org": str(organisation.id), "at": time.time()}
+            step = "auth.second_factor" if user.totp_confirmed else "auth.enrol"
+            return redirect(url_for(step, slug=slug))
+    status = 401 if errors else 200
+    return render_template(  # type: ignore[return-value]
+        "auth/login.html", organisation=organisation, errors=errors, username=username,
+        policy=_policy(),
+    ), status
+
+
+@bp.route("/o/<slug>/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def second_factor(slug: str) -> str | Response:
+    organisation = _organisation(slug)
+    user = _pending_user(organisation)
+    if user is None or not user.totp_confirmed:
+        return redirect(url_for("auth.login", slug=slug))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        sealer = current_app.extensions["continuum"].totp_sealer
+        try:
+            accounts.check_code(
+                db_session(), user, request.form.get("code", "")[:16], system_clock(), sealer, _policy()
+            )
+        except SignInRefused:
+            errors["code"] = WRONG_CODE
+        else:
+            start_session(user)
+            return redirect(url_for("web.home"))
+    status = 401 if errors else 200
+    return render_template("auth/code.html", organisation=organisation, errors=errors), status  # type: ignore[return-value]
+
+
+@bp.route("/o/<slug>/login/enrol", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def enrol(slug: str) -> str | Response:
+    organisation = _organisation(slug)
+    user = _pending_user(organisation)
+    if user is None or user.totp_confirmed:
+        return redirect(url_for("auth.login", slug=slug))
+    sealer = current_app.extensions["continuum"].totp_sealer
+    secret = accounts.start_enrolment(db_session(), user, sealer)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            accounts.check_code(
+                db_session(), user, request.form.get("code", "")[:16], system_clock(), sealer, _policy()
+            )
+        except SignInRefused:
+            errors["code"] = WRONG_CODE
+        else:
+            start_session(user)
+            flash("Your authenticator app is set up. You will need it every time you sign in.", "success")
+            return redirect(url_for("web.home"))
+    uri = accounts.enrolment_uri(user, organisation, secret)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+    status = 401 if errors else 200
+    return render_template(  # type: ignore[return-value]
+        "auth/enrol.html",
+        organisation=organisation,
+        errors=errors,
+        qr_data_uri=qr,
+        secret=" ".join(secret_to_base32(secret)[i : i + 4] for i in range(0, 32, 4)),
+    ), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    slug = current_user.organisation.slug
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login", slug=slug))
+
+
+@bp.get("/account")
+def account() -> str:
+    return render_template("auth/account.html")
+
+
+@bp.post("/account/sessions/end")
+def end_all_sessions() -> Response:
+    user = current_user._get_current_object()  # noqa: SLF001
+    slug = user.organisation.slug
+    accounts.end_all_sessions(db_session(), user)
+    logout_user()
+    session.clear()
+    flash("You have been signed out on every device.", "success")
+    return redirect(url_for("auth.login", slug=slug))

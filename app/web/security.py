@@ -1,0 +1,137 @@
+"""Request guards for every endpoint: deny by default, session timeouts, security headers.
+
+One ``before_request`` decides who is asking before any view runs (SecureDrop's pattern):
+an endpoint not named in ``PUBLIC_ENDPOINTS`` needs a signed-in member of staff on the web, or a
+personal token on the API. Forgetting a decorator therefore fails safe.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from werkzeug.exceptions import Unauthorized
+
+from app.extensions import login_manager
+from app.models import User
+from tenants.flask import db_session, set_actor
+
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "auth.choose_organisation",
+        "auth.login",
+        "auth.second_factor",
+        "auth.enrol",
+        "public.health",
+        "api-docs.openapi_json",
+    }
+)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    user_id, _, epoch = session_id.partition(":")
+    try:
+        parsed = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    user = db_session().get(User, parsed)
+    if user is None or not user.active or str(user.session_epoch) != epoch:
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """Called once both sign-in steps pass; a fresh session id prevents fixation."""
+    from flask_login import login_user
+
+    session.clear()
+    login_user(user, remember=False, fresh=True)
+    session.permanent = True
+    now = int(time.time())
+    session["auth_at"] = now
+    session["seen_at"] = now
+
+
+def _session_expired() -> bool:
+    settings = current_app.extensions["continuum"].settings
+    now = int(time.time())
+    auth_at = session.get("auth_at", 0)
+    seen_at = session.get("seen_at", 0)
+    if now - auth_at > settings.session_absolute_hours * 3600:
+        return True
+    return now - seen_at > settings.session_idle_minutes * 60
+
+
+def _authenticate() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        set_actor(None)
+        return None
+    if is_api_request():
+        from app.api.auth import bearer_actor
+
+        actor = bearer_actor()
+        if actor is None:
+            raise Unauthorized(www_authenticate=None)
+        set_actor(actor)
+        return None
+    if not current_user.is_authenticated:
+        set_actor(None)
+        return redirect(url_for("auth.choose_organisation"))
+    if _session_expired():
+        slug = current_user.organisation.slug
+        logout_user()
+        session.clear()
+        set_actor(None)
+        flash("You were signed out because your session expired. Sign in again.", "important")
+        return redirect(url_for("auth.login", slug=slug))
+    session["seen_at"] = int(time.time())
+    set_actor(current_user._get_current_object())  # noqa: SLF001
+    return None
+
+
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.extensions["continuum"].settings.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if request.endpoint != "static":
+        # Pages about families must never sit in a shared or browser cache.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    if response.status_code == 401 and is_api_request():
+        response.headers["WWW-Authenticate"] = 'Bearer realm="continuum"'
+    return response
+
+
+def init_security(app: Flask) -> None:
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.choose_organisation"
+    app.before_request(_authenticate)
+    app.after_request(_headers)
+
+    @app.context_processor
+    def _actor() -> dict[str, object]:
+        return {"tenant": g.get("tenant")}

@@ -1,0 +1,9 @@
+"""Typed, frozen settings, read once from the environment at the edge and passed in.
+
+Unknown ``CONTINUUM_*`` variables and malformed values fail loudly at start-up, so a typo in a
+deployment never silently falls back to a development default.
+"""
+
+from config.settings import Settings, SettingsError, load_settings
+
+__all__ = ["Settings", "SettingsError", "load_settings"]

@@ -1,0 +1,108 @@
+"""The application wall: every ORM query and flush on tenant-owned models is scoped or refused.
+
+``install_orm_guard(session_factory)`` attaches two hooks to a ``sessionmaker``:
+
+- ``do_orm_execute`` adds ``with_loader_criteria`` for the bound charity and its permitted prisons
+  to every statement (selects, relationship loads, ``Session.get``) and raises
+  ``NoTenantContext`` when a statement reaches a tenant-owned table with no context bound;
+- ``before_flush`` refuses to insert, change or delete a row of another charity or of a prison
+  outside the context, and refuses to move a row between charities at all.
+
+The context lives in ``session.info`` and is bound with ``bind_tenant``; there is no other way to
+see case rows through the ORM.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.schema import Table
+
+from tenants.context import CrossTenantWrite, NoTenantContext, TenantBulkStatement, TenantContext
+from tenants.model import TenantOwned, is_tenant_table
+
+CONTEXT_KEY = "tenant_context"
+# Execution option for the few reviewed bulk statements (named system operations) that may
+# touch tenant-owned rows in bulk; the row-level security policies still apply on PostgreSQL.
+REVIEWED_BULK = "tenant_reviewed_bulk"
+
+
+def bind_tenant(session: Session, context: TenantContext | None) -> None:
+    """Bind (or, with None, clear) the tenant context of a session and its open transaction."""
+    session.info[CONTEXT_KEY] = context
+    for hook in session.info.get("on_bind", ()):
+        hook(session, context)
+
+
+def current_tenant(session: Session) -> TenantContext | None:
+    return session.info.get(CONTEXT_KEY)
+
+
+def require_tenant(session: Session) -> TenantContext:
+    context = current_tenant(session)
+    if context is None:
+        raise NoTenantContext("no tenant context is bound to this session")
+    return context
+
+
+def _touches_tenant_table(statement: Any) -> bool:
+    return any(
+        isinstance(element, Table) and is_tenant_table(element)
+        for element in visitors.iterate(statement)
+    )
+
+
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load and not state.is_relationship_load:
+        # Refreshing attributes of an object already loaded under this same scope.
+        return
+    context = current_tenant(state.session)
+    touches = _touches_tenant_table(state.statement)
+    if not touches:
+        return
+    if context is None:
+        raise NoTenantContext("tenant-owned data queried with no tenant context bound")
+    if (state.is_update or state.is_delete) and not state.execution_options.get(REVIEWED_BULK):
+        raise TenantBulkStatement("bulk UPDATE or DELETE of tenant-owned rows is not allowed here")
+    charity_id = context.charity_id
+    prisons = tuple(sorted(context.prison_codes))
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: (cls.charity_id == charity_id) & cls.prison_code.in_(prisons),
+            include_aliases=True,
+            track_closure_variables=False,
+        )
+    )
+
+
+def _check_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    context = current_tenant(session)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, TenantOwned):
+            continue
+        if context is None:
+            raise NoTenantContext("tenant-owned row written with no tenant context bound")
+        state = inspect(obj)
+        if state.persistent or state.deleted:
+            for column in ("charity_id", "prison_code"):
+                history = state.attrs[column].history
+                for old in history.deleted:
+                    if column == "charity_id" and old != obj.charity_id:
+                        raise CrossTenantWrite("a row never moves between charities")
+                    if column == "prison_code" and old not in context.prison_codes:
+                        raise CrossTenantWrite("row moved from a prison outside the context")
+        if obj.charity_id != context.charity_id:
+            raise CrossTenantWrite("write refused: the row belongs to another charity")
+        if obj.prison_code not in context.prison_codes:
+            raise CrossTenantWrite("write refused: the row is at a prison outside the context")
+
+
+def install_orm_guard(session_factory: sessionmaker[Session]) -> None:
+    event.listen(session_factory, "do_orm_execute", _scope_statement)
+    event.listen(session_factory, "before_flush", _check_flush)

@@ -1,0 +1,42 @@
+"""The mark of a tenant-owned table: a charity and a prison on every row.
+
+Every model that carries case data inherits ``TenantOwned``. The ORM guard, the row-level
+security policies and the catalogue tests all find tenant-owned tables through this mixin (and the
+``tenant_owned`` flag it puts in each table's ``info``), so a new case table is walled in by
+inheriting it, and a case table that forgets to inherit it fails the catalogue test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+
+class TenantOwned:
+    """Mixin for tables owned by one charity and, through ``prison_code``, one prison."""
+
+    __tenant_owned__: ClassVar[bool] = True
+
+    @declared_attr
+    def charity_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(
+            Uuid, ForeignKey("organisations.id", ondelete="RESTRICT"), nullable=False
+        )
+
+    @declared_attr
+    def prison_code(cls) -> Mapped[str]:
+        return mapped_column(
+            String(8), ForeignKey("prisons.code", ondelete="RESTRICT"), nullable=False
+        )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> Any:
+        extra = getattr(cls, "__tenant_table_args__", ())
+        return (*extra, {"info": {"tenant_owned": True}})
+
+
+def is_tenant_table(table: Any) -> bool:
+    return bool(getattr(table, "info", {}).get("tenant_owned"))

@@ -1,0 +1,85 @@
+"""The database wall: PostgreSQL row-level security, fed the tenant context per transaction.
+
+Every tenant-owned table gets ENABLE and FORCE ROW LEVEL SECURITY, a permissive tenant policy and
+a RESTRICTIVE prison policy, both ``TO`` the application role only (a restrictive policy left
+``TO PUBLIC`` would silently empty the table for every other role), both failing closed when no
+context is set: an unset ``app.charity_id`` is NULL, and ``x = NULL`` is never true.
+
+The context reaches PostgreSQL through ``set_config(name, value, true)``, which is local to the
+transaction; ``SET LOCAL`` cannot take bound parameters, and a session-level ``SET`` would leak
+through the connection pool. Every transaction sets both values, empty when no context is bound,
+so a connection can never carry one request's charity into the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from tenants.context import TenantContext
+from tenants.guard import current_tenant
+
+CHARITY_SETTING = "app.charity_id"
+PRISONS_SETTING = "app.prison_codes"
+
+_SET_CONTEXT = text(
+    "SELECT set_config('app.charity_id', :charity, true), "
+    "set_config('app.prison_codes', :prisons, true)"
+)
+
+
+def context_parameters(context: TenantContext | None) -> dict[str, str]:
+    if context is None:
+        return {"charity": "", "prisons": ""}
+    return {"charity": str(context.charity_id), "prisons": ",".join(sorted(context.prison_codes))}
+
+
+def apply_context(connection: Connection, context: TenantContext | None) -> None:
+    connection.execute(_SET_CONTEXT, context_parameters(context))
+
+
+def _after_begin(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        apply_context(connection, current_tenant(session))
+
+
+def _rebind(session: Session, context: TenantContext | None) -> None:
+    """A context bound mid-transaction reaches the connection already in it."""
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            apply_context(connection, context)
+
+
+def install_rls_context(session_factory: sessionmaker[Session]) -> None:
+    event.listen(session_factory, "after_begin", _after_begin)
+    hooks: Any = session_factory.kw.setdefault("info", {}).setdefault("on_bind", [])
+    hooks.append(_rebind)
+
+
+def policy_statements(table: str, app_role: str) -> list[str]:
+    """The DDL that walls in one tenant-owned table; used by migrations, checked by tests."""
+    charity = f"NULLIF(current_setting('{CHARITY_SETTING}', true), '')::uuid"
+    prisons = f"string_to_array(NULLIF(current_setting('{PRISONS_SETTING}', true), ''), ',')"
+    tenant_rule = f"charity_id = {charity}"
+    prison_rule = f"prison_code = ANY ({prisons})"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {table}_tenant ON {table} AS PERMISSIVE FOR ALL TO {app_role} "
+        f"USING ({tenant_rule}) WITH CHECK ({tenant_rule})",
+        f"CREATE POLICY {table}_prison ON {table} AS RESTRICTIVE FOR ALL TO {app_role} "
+        f"USING ({prison_rule}) WITH CHECK ({prison_rule})",
+    ]
+
+
+def drop_policy_statements(table: str) -> list[str]:
+    return [
+        f"DROP POLICY IF EXISTS {table}_prison ON {table}",
+        f"DROP POLICY IF EXISTS {table}_tenant ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
