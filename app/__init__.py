@@ -49,9 +49,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     tenant_binding.init_app(app)
     login_manager.init_app(app)
+    # Who is asking is settled first (deny by default), then CSRF, then rate limits.
+    init_web(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    init_web(app)
     init_api(app)
 
     from app.cli import register_cli

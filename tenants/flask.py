@@ -75,6 +75,10 @@ def require_context() -> TenantContext:
     return context
 
 
+def current_tenant_or_none() -> TenantContext | None:
+    return g.get("tenant")
+
+
 def tenant_session() -> Session:
     return db_session()
 

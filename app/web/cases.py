@@ -13,13 +13,15 @@ from app.services import cases
 from app.services.reference import prisons_by_code
 from app.web.forms import date_from_parts, flatten_errors
 from schemas.cases import CaseCreate, CaseQuery
-from tenants.flask import require_context, tenant_session
+from tenants.flask import current_tenant_or_none, require_context, tenant_session
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
 def home() -> str:
+    if current_tenant_or_none() is None:
+        return render_template("home_other.html")
     context = require_context()
     recent = cases.list_cases(tenant_session(), context, cases.CaseFilter(), per_page=10)
     prisons = prisons_by_code(tenant_session(), context.prison_codes)

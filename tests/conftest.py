@@ -1,0 +1,272 @@
+"""Fixtures: every data test runs on SQLite and on a real, throwaway PostgreSQL.
+
+Each backend gets a template database (migrated, with the shared world built in it) once per
+test session; every test gets its own copy, so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app
+from app.db import make_engine, make_session_factory
+from app.migrate import upgrade
+from app.security import totp
+from app.security.sealing import Sealer
+from config import Settings, load_settings
+from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_required, start_postgres
+from tests.support.world import PASSWORD, World, build_world
+
+SECRET_KEY = "test-secret-key-not-used-anywhere-else-" + "x" * 16
+APP_ROLE = "continuum_app"
+OWNER_ROLE = "continuum_owner"
+BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test's own database: the app's URL and the schema owner's URL."""
+
+    backend: str
+    app_url: str
+    owner_url: str
+    name: str = ""
+
+
+def _settings(tmp: Path, database: Database, **overrides: object) -> Settings:
+    return load_settings(
+        environ={},
+        instance_path=tmp,
+        database_url=database.app_url,
+        migration_database_url=database.owner_url,
+        secret_key=SECRET_KEY,
+        testing=True,
+        **overrides,
+    )
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required here and could not start: {exc.reason}")
+        yield None
+        return
+    with server.admin_connect() as conn:
+        for role, options in ((OWNER_ROLE, "LOGIN NOSUPERUSER"),
+                              (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")):
+            try:
+                conn.execute(f"CREATE ROLE {role} {options}")
+            except Exception:  # noqa: BLE001 - exists already on a shared external server
+                pass
+    yield server
+    server.stop()
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@dataclass
+class Template:
+    database: Database
+    world: World
+
+
+def _build_template(tmp: Path, database: Database) -> World:
+    settings = _settings(tmp, database)
+    upgrade(settings)
+    owner_engine = make_engine(database.owner_url)
+    app_engine = make_engine(database.app_url)
+    try:
+        world = build_world(
+            make_session_factory(owner_engine, walls=False),
+            make_session_factory(app_engine),
+            Sealer(SECRET_KEY, "totp"),
+        )
+    finally:
+        owner_engine.dispose()
+        app_engine.dispose()
+    return world
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer | None) -> dict[str, Template]:
+    built: dict[str, Template] = {}
+    tmp = tmp_path_factory.mktemp("templates")
+    sqlite_file = tmp / "template.sqlite3"
+    sqlite = Database("sqlite", f"sqlite:///{sqlite_file}", f"sqlite:///{sqlite_file}")
+    built["sqlite"] = Template(sqlite, _build_template(tmp, sqlite))
+    if postgres is not None:
+        name = f"continuum_tpl_{_worker()}"
+        with postgres.admin_connect() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
+        pg = Database(
+            "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+        )
+        built["postgresql"] = Template(pg, _build_template(tmp, pg))
+    return built
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database(
+    backend: str, templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path
+) -> Iterator[Database]:
+    if backend == "postgresql" and "postgresql" not in templates:
+        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+    template = templates[backend].database
+    if backend == "sqlite":
+        copy = tmp_path / "test.sqlite3"
+        shutil.copyfile(template.app_url.removeprefix("sqlite:///"), copy)
+        yield Database("sqlite", f"sqlite:///{copy}", f"sqlite:///{copy}")
+        return
+    assert postgres is not None
+    name = f"continuum_t_{_worker()}_{next(_counter)}"
+    with postgres.admin_connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
+    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    with postgres.admin_connect() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_database(templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path) -> Iterator[Database]:
+    """A PostgreSQL-only test's database (row-level security, roles, catalogue)."""
+    if postgres is None:
+        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+    template = templates["postgresql"].database
+    name = f"continuum_t_{_worker()}_{next(_counter)}"
+    with postgres.admin_connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
+    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    with postgres.admin_connect() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def world(database: Database, templates: dict[str, Template]) -> World:
+    return templates[database.backend].world
+
+
+@pytest.fixture
+def pg_world(pg_database: Database, templates: dict[str, Template]) -> World:
+    return templates["postgresql"].world
+
+
+@pytest.fixture
+def settings(database: Database, tmp_path: Path) -> Settings:
+    return _settings(tmp_path, database)
+
+
+@pytest.fixture
+def make_app(database: Database, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def factory(**overrides: object) -> Flask:
+        app = create_app(_settings(tmp_path, database, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["continuum"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def app_sessions(app: Flask) -> sessionmaker[Session]:
+    return app.extensions["continuum"].session_factory
+
+
+@pytest.fixture
+def owner_sessions(database: Database) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database.owner_url)
+    yield make_session_factory(engine, walls=False)
+    engine.dispose()
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+def fresh_code(secret: bytes, offset_steps: int = 0) -> str:
+    return totp.code_at(secret, time.time() + offset_steps * totp.STEP_SECONDS)
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def sign_in(client: FlaskClient, world: World, key: str) -> FlaskClient:
+    """The real two-step sign-in: password, then a TOTP code."""
+    actor = world.actors[key]
+    page = client.get(f"/o/{actor.org_slug}/login")
+    response = client.post(
+        f"/o/{actor.org_slug}/login",
+        data={"username": actor.username, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302, response.text
+    page = client.get(f"/o/{actor.org_slug}/login/code")
+    response = client.post(
+        f"/o/{actor.org_slug}/login/code",
+        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302 and response.location == "/", response.text
+    return client
+
+
+@pytest.fixture
+def signed_in(app: Flask, world: World) -> Callable[[str], FlaskClient]:
+    def factory(key: str) -> FlaskClient:
+        return sign_in(app.test_client(), world, key)
+
+    return factory
+
+
+@pytest.fixture
+def bearer(app: Flask, world: World) -> Callable[[str], dict[str, str]]:
+    """Authorization headers with a fresh personal token for an actor."""
+    from app.domain.clock import system_clock
+    from app.models import User
+    from app.services.accounts import create_api_token
+
+    def factory(key: str) -> dict[str, str]:
+        with app.extensions["continuum"].session_factory() as session:
+            user = session.get(User, world.actors[key].user_id)
+            secret, _ = create_api_token(session, user, "test", system_clock(), 1)
+        return {"Authorization": f"Bearer {secret}"}
+
+    return factory
+
+
+def missing_id() -> uuid.UUID:
+    return uuid.uuid4()

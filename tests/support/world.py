@@ -1,0 +1,100 @@
+"""The world every integration test starts from: two charities, their prisons, one actor of each
+kind the isolation matrix needs, and one case at each prison. Built once per database backend
+into a template and copied for every test, so each test starts clean.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import Case, CaseStatus
+from app.security import totp
+from app.security.sealing import Sealer
+from app.services import accounts
+from app.services.reference import ensure_organisation, load_prisons, start_service
+from tenants.context import TenantContext
+from tenants.guard import bind_tenant
+from tenants.permissions import OrganisationKind, Role
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Actor:
+    key: str
+    org_slug: str
+    username: str
+    user_id: uuid.UUID
+    totp_secret: bytes
+    role: Role
+    prisons: tuple[str, ...]
+
+
+@dataclass
+class World:
+    organisations: dict[str, uuid.UUID] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    # (charity slug, prison code) -> case id
+    cases: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+
+
+ACTORS = (
+    # key, organisation, role, prisons
+    ("pops_liverpool", "pops", Role.CASEWORKER, ("LPI",)),
+    ("pops_wakefield", "pops", Role.CASEWORKER, ("WDI",)),
+    ("pops_manager", "pops", Role.SITE_MANAGER, ("LPI", "WDI")),
+    ("pops_admin", "pops", Role.CHARITY_ADMIN, ()),
+    ("nepacs_durham", "nepacs", Role.CASEWORKER, ("DMI",)),
+    ("coordinator", "alliance", Role.ALLIANCE_COORDINATOR, ()),
+    ("ministry", "ministry", Role.MINISTRY_ANALYST, ()),
+)
+SERVICES = (("pops", "LPI"), ("pops", "WDI"), ("nepacs", "DMI"))
+
+
+def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer: Sealer) -> World:
+    world = World()
+    with owner() as session:
+        load_prisons(session)
+        orgs = {
+            "pops": ensure_organisation(session, "pops", "POPS", OrganisationKind.CHARITY),
+            "nepacs": ensure_organisation(session, "nepacs", "NEPACS", OrganisationKind.CHARITY),
+            "alliance": ensure_organisation(session, "alliance", "Alliance", OrganisationKind.ALLIANCE),
+            "ministry": ensure_organisation(session, "ministry", "Ministry", OrganisationKind.MINISTRY),
+        }
+        for slug, code in SERVICES:
+            start_service(session, orgs[slug], code, date(2020, 1, 1))
+        session.commit()
+        world.organisations = {slug: org.id for slug, org in orgs.items()}
+    with app() as session:
+        from app.models import Organisation
+
+        for key, slug, role, prisons in ACTORS:
+            organisation = session.get(Organisation, world.organisations[slug])
+            user = accounts.create_user(
+                session, organisation, username=key.replace("_", "."), display_name=key,
+                role=role, password=PASSWORD, prison_codes=prisons,
+            )
+            secret = totp.new_secret()
+            user.totp_secret_sealed = sealer.seal(secret, f"users.totp_secret|{user.id}")
+            user.totp_confirmed = True
+            session.commit()
+            world.actors[key] = Actor(key, slug, user.username, user.id, secret, role, prisons)
+    for slug in ("pops", "nepacs"):
+        codes = frozenset(code for s, code in SERVICES if s == slug)
+        with app() as session:
+            bind_tenant(session, TenantContext(world.organisations[slug], codes, Role.SITE_MANAGER))
+            for code in sorted(codes):
+                case = Case(
+                    charity_id=world.organisations[slug], prison_code=code,
+                    reference=f"{code}-20-WORLD", status=CaseStatus.ACTIVE.value,
+                    opened_on=date(2025, 6, 1),
+                )
+                session.add(case)
+                session.flush()
+                world.cases[(slug, code)] = case.id
+            session.commit()
+    return world
