@@ -10,7 +10,7 @@ from datetime import date
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory
@@ -45,7 +45,7 @@ def _fail(exc: InvalidInput) -> None:
 
 # --- db -------------------------------------------------------------------------------------
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema migrations."""
 
@@ -72,7 +72,7 @@ def db_downgrade(revision: str) -> None:
 
 # --- reference ------------------------------------------------------------------------------
 
-@click.group("reference")
+@click.group("reference", cls=AppGroup)
 def reference_group() -> None:
     """Reference data shared by every organisation."""
 
@@ -89,7 +89,7 @@ def reference_load() -> None:
 
 # --- users and tokens -----------------------------------------------------------------------
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """Staff accounts."""
 
@@ -127,7 +127,7 @@ def users_create(org_slug: str, username: str, display_name: str, role: str,
         click.echo(f"password (shown once): {password}")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=AppGroup)
 def tokens_group() -> None:
     """Personal API tokens."""
 
@@ -162,6 +162,7 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
 # --- demo -----------------------------------------------------------------------------------
 
 @click.command("demo")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="set up the demo data and stop")
@@ -203,6 +204,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 
 @click.command("demo-code")
+@with_appcontext
 @click.argument("who")
 def demo_code(who: str) -> None:
     """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""

@@ -80,7 +80,39 @@ def postgres() -> Iterator[PostgresServer | None]:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+# Negative controls (tests/integration/test_negative_controls.py) rerun parts of this suite in a
+# subprocess with one wall taken down, to show the tests notice. Never set outside that subprocess.
+NEGATIVE_CONTROL = frozenset(filter(None, os.environ.get("CONTINUUM_NEGATIVE_CONTROL", "").split(",")))
+
+
+def _take_down_walls(app: Flask) -> None:
+    if "orm_guard" in NEGATIVE_CONTROL:
+        from sqlalchemy.orm import sessionmaker as _sessionmaker
+
+        from app.extensions import Continuum
+        from tenants.postgres import install_rls_context
+
+        state = app.extensions["continuum"]
+        factory = _sessionmaker(bind=state.engine, expire_on_commit=False, info={"on_bind": []})
+        install_rls_context(factory)
+        app.extensions["continuum"] = Continuum(state.settings, state.engine, factory, state.totp_sealer)
+
+
+def _drop_policies(postgres: PostgresServer, name: str) -> None:
+    if "rls_policies" not in NEGATIVE_CONTROL:
+        return
+    from app.models import Base
+    from tenants.model import is_tenant_table
+    from tenants.postgres import drop_policy_statements
+
+    with postgres.admin_connect(name) as conn:
+        for table in Base.metadata.sorted_tables:
+            if is_tenant_table(table):
+                for statement in drop_policy_statements(table.name):
+                    conn.execute(statement)
 
 
 @dataclass
@@ -149,6 +181,7 @@ def database(
     name = f"continuum_t_{_worker()}_{next(_counter)}"
     with postgres.admin_connect() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
+    _drop_policies(postgres, name)
     yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
     with postgres.admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -163,6 +196,7 @@ def pg_database(templates: dict[str, Template], postgres: PostgresServer | None,
     name = f"continuum_t_{_worker()}_{next(_counter)}"
     with postgres.admin_connect() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
+    _drop_policies(postgres, name)
     yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
     with postgres.admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -189,6 +223,7 @@ def make_app(database: Database, tmp_path: Path) -> Iterator[Callable[..., Flask
 
     def factory(**overrides: object) -> Flask:
         app = create_app(_settings(tmp_path, database, **overrides))
+        _take_down_walls(app)
         apps.append(app)
         return app
 
@@ -270,3 +305,20 @@ def bearer(app: Flask, world: World) -> Callable[[str], dict[str, str]]:
 
 def missing_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+@pytest.fixture
+def empty_database(backend: str, postgres: PostgresServer | None, tmp_path: Path) -> Iterator[Database]:
+    """A database with nothing in it, not even the schema (for the demo and migrations)."""
+    if backend == "sqlite":
+        path = tmp_path / "empty.sqlite3"
+        yield Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
+        return
+    if postgres is None:
+        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+    name = f"continuum_e_{_worker()}_{next(_counter)}"
+    with postgres.admin_connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
+    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    with postgres.admin_connect() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

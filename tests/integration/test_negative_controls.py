@@ -1,0 +1,87 @@
+"""Negative controls: take one wall down and show that the tests guarding it fail.
+
+Each control reruns part of this suite in a subprocess with ``CONTINUUM_NEGATIVE_CONTROL`` set
+(read only by tests/conftest.py; the application has no such switch), and passes only if that run
+fails on the expected tests. A guard whose tests still pass without it would be untested.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _rerun(control: str, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["CONTINUUM_NEGATIVE_CONTROL"] = control
+    result = subprocess.run(  # noqa: S603 - our own test suite, fixed arguments
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def _failed(output: str) -> set[str]:
+    return set(re.findall(r"^FAILED (\S+)", output, flags=re.MULTILINE))
+
+
+def test_isolation_matrix_fails_without_the_orm_guard_on_sqlite():
+    code, output = _rerun(
+        "orm_guard", "tests/integration/test_isolation_matrix.py", "-k", "sqlite and pops_liverpool", "-rf",
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    assert any("test_lists_show_exactly_the_actors_cases" in name for name in failed)
+    assert any("test_case_by_id" in name and "foreign" in name for name in failed)
+
+
+def test_postgres_walls_stand_alone_and_the_matrix_fails_only_without_both(postgres):
+    if postgres is None:
+        pytest.skip("PostgreSQL is not available")
+    selection = ("tests/integration/test_isolation_matrix.py", "-k", "postgresql and pops_liverpool", "-rf")
+    # The ORM guard alone down: row-level security still keeps every case in its charity.
+    code, output = _rerun("orm_guard", *selection)
+    assert code == 0, output[-3000:]
+    # The policies alone down: the ORM guard still keeps every case in its charity.
+    code, output = _rerun("rls_policies", *selection)
+    assert code == 0, output[-3000:]
+    # Both down: the matrix sees other charities' and other prisons' cases.
+    code, output = _rerun("orm_guard,rls_policies", *selection)
+    assert code == 1, output[-3000:]
+    assert any("test_lists_show_exactly_the_actors_cases" in name for name in _failed(output))
+
+
+def test_row_level_security_tests_fail_with_the_policies_dropped(postgres):
+    if postgres is None:
+        pytest.skip("PostgreSQL is not available")
+    code, output = _rerun("rls_policies", "tests/postgres/test_rls.py", "-rf")
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    for expected in (
+        "test_app_role_sees_no_case_with_no_context",
+        "test_prison_policy_fails_closed_with_charity_but_no_prisons",
+        "test_insert_for_another_charity_is_refused_by_policy",
+        "test_moving_a_case_to_another_charity_is_refused_by_policy",
+        "test_every_tenant_owned_table_has_forced_rls_and_both_policies",
+        "test_pooled_connection_does_not_carry_one_requests_charity_into_the_next",
+    ):
+        assert any(expected in name for name in failed), f"{expected} did not fail:\n{output[-3000:]}"
+
+
+def test_orm_guard_tests_fail_without_the_guard():
+    code, output = _rerun("orm_guard", "tests/integration/test_orm_guard.py", "-k", "sqlite", "-rf")
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    for expected in (
+        "test_query_on_case_with_no_context_raises",
+        "test_insert_for_another_charity_is_refused",
+        "test_pops_liverpool_context_sees_only_liverpool_cases",
+    ):
+        assert any(expected in name for name in failed), f"{expected} did not fail:\n{output[-3000:]}"
