@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 import secrets
 import sys
 import time
@@ -28,12 +30,20 @@ def _app_factory() -> sessionmaker[Session]:
     return current_app.extensions["continuum"].session_factory
 
 
-def _owner_factory() -> sessionmaker[Session]:
+@contextmanager
+def _owner_session() -> Iterator[Session]:
     """Reference data is written by the schema owner; the app role may only read it."""
     settings = _settings()
     if settings.effective_migration_url == settings.effective_database_url:
-        return _app_factory()
-    return make_session_factory(make_engine(settings.effective_migration_url), walls=False)
+        with _app_factory()() as session:
+            yield session
+        return
+    engine = make_engine(settings.effective_migration_url)
+    try:
+        with make_session_factory(engine, walls=False)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _fail(exc: InvalidInput) -> None:
@@ -82,7 +92,7 @@ def reference_load() -> None:
     """Load the prison register shipped with Continuum (add new prisons, update changed ones)."""
     from app.services.reference import load_prisons
 
-    with _owner_factory()() as session:
+    with _owner_session() as session:
         added, updated = load_prisons(session)
     click.echo(f"prisons: {added} added, {updated} updated")
 
@@ -173,13 +183,15 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
     settings = _settings()
     upgrade(settings)
-    with _owner_factory()() as owner:
+    with _owner_session() as owner:
         organisations = demo_data.seed_reference(owner)
         organisation_ids = {slug: org.id for slug, org in organisations.items()}
     with _app_factory()() as session:
         from app.models import Organisation
 
-        organisations = {slug: session.get(Organisation, oid) for slug, oid in organisation_ids.items()}
+        organisations = {
+            slug: session.get_one(Organisation, oid) for slug, oid in organisation_ids.items()
+        }
         credentials = demo_data.seed_users(
             session, organisations, current_app.extensions["continuum"].totp_sealer,
             demo_data.credentials_path(settings.instance_path),
@@ -200,7 +212,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"Serving on {url}  (Ctrl+C to stop)")
-    _serve(current_app._get_current_object(), host, port)  # noqa: SLF001
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 @click.command("demo-code")

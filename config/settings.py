@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ class Settings:
         return replace(self, **changes)
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[type, Callable[[str], Any]] = {
     bool: lambda raw: _parse_bool(raw),
     int: int,
     str: str,

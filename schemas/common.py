@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class InputSchema(Schema):
@@ -20,8 +20,11 @@ class ErrorDetail(OutputSchema):
     status = fields.Integer(required=True)
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields = fields.Dict(
-        keys=fields.String(), values=fields.Raw(), metadata={"description": "messages per field"}
+    field_errors = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "messages per field"},
     )
 
 
@@ -30,8 +33,8 @@ class ErrorEnvelope(OutputSchema):
 
 
 class PaginationQuery(InputSchema):
-    page = fields.Integer(load_default=1, validate=lambda n: 1 <= n <= 100_000)
-    per_page = fields.Integer(load_default=25, validate=lambda n: 1 <= n <= 100)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class PageMeta(OutputSchema):

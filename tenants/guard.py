@@ -88,7 +88,7 @@ def _check_flush(session: Session, _flush_context: Any, _instances: Any) -> None
             continue
         if context is None:
             raise NoTenantContext("tenant-owned row written with no tenant context bound")
-        state = inspect(obj)
+        state = inspect(obj, raiseerr=True)
         if state.persistent or state.deleted:
             for column in ("charity_id", "prison_code"):
                 history = state.attrs[column].history

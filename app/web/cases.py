@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from marshmallow import ValidationError
 
 from app.domain.clock import system_clock
