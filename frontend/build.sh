@@ -121,3 +121,8 @@ EOF
 
 echo "build.sh: built govuk-frontend $govuk_version + @ministryofjustice/frontend $moj_version into $static"
 du -sh "$static"/css "$static"/js "$static"/images "$static"/LICENCES
+
+# --- axe-core for the browser tests (tests only; never served) -------------
+mkdir -p "$repo/tests/browser/vendor"
+cp node_modules/axe-core/axe.min.js "$repo/tests/browser/vendor/axe.min.js"
+cp node_modules/axe-core/LICENSE "$repo/tests/browser/vendor/axe-core.LICENSE"
