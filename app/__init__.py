@@ -23,7 +23,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
         REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
         # A form stays valid for the life of the session it was served in.
         WTF_CSRF_TIME_LIMIT=None,

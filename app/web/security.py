@@ -69,7 +69,8 @@ def start_session(user: User) -> None:
 
     session.clear()
     login_user(user, remember=False, fresh=True)
-    session.permanent = True
+    # Not session.permanent: flask-login's strong protection only marks a permanent session
+    # non-fresh when the fingerprint changes, instead of ending it. Timeouts are enforced here.
     now = int(time.time())
     session["auth_at"] = now
     session["seen_at"] = now
