@@ -14,8 +14,12 @@ from config import Settings, load_settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
-    app = Flask(__name__, instance_path=str(settings.instance_path), static_folder="web/static",
-                template_folder="web/templates")
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

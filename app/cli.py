@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 import secrets
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import click
@@ -55,6 +55,7 @@ def _fail(exc: InvalidInput) -> None:
 
 # --- db -------------------------------------------------------------------------------------
 
+
 @click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema migrations."""
@@ -82,6 +83,7 @@ def db_downgrade(revision: str) -> None:
 
 # --- reference ------------------------------------------------------------------------------
 
+
 @click.group("reference", cls=AppGroup)
 def reference_group() -> None:
     """Reference data shared by every organisation."""
@@ -99,6 +101,7 @@ def reference_load() -> None:
 
 # --- users and tokens -----------------------------------------------------------------------
 
+
 @click.group("users", cls=AppGroup)
 def users_group() -> None:
     """Staff accounts."""
@@ -110,30 +113,48 @@ def users_group() -> None:
 @click.option("--name", "display_name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--prison", "prisons", multiple=True, help="prison code the user may see; repeat")
-@click.option("--password", "password_from", type=click.Choice(["prompt", "generate"]),
-              default="generate", show_default=True)
-def users_create(org_slug: str, username: str, display_name: str, role: str,
-                 prisons: tuple[str, ...], password_from: str) -> None:
+@click.option(
+    "--password",
+    "password_from",
+    type=click.Choice(["prompt", "generate"]),
+    default="generate",
+    show_default=True,
+)
+def users_create(
+    org_slug: str,
+    username: str,
+    display_name: str,
+    role: str,
+    prisons: tuple[str, ...],
+    password_from: str,
+) -> None:
     """Create a member of staff; they set up their authenticator app at first sign-in."""
     from app.services import accounts
     from app.services.reference import organisation_by_slug
 
-    if password_from == "prompt":
+    if password_from == "prompt":  # noqa: S105 - an option value, not a password
         password = getpass.getpass("Password: ")
     else:
         password = secrets.token_urlsafe(15)
     with _app_factory()() as session:
         try:
             organisation = organisation_by_slug(session, org_slug)
-            accounts.create_user(session, organisation, username=username, display_name=display_name,
-                                 role=Role(role), password=password, prison_codes=prisons)
+            accounts.create_user(
+                session,
+                organisation,
+                username=username,
+                display_name=display_name,
+                role=Role(role),
+                password=password,
+                prison_codes=prisons,
+            )
             session.commit()
         except NotFound:
             raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
         except InvalidInput as exc:
             _fail(exc)
     click.echo(f"created {username} at {org_slug}")
-    if password_from == "generate":
+    if password_from == "generate":  # noqa: S105 - an option value, not a password
         click.echo(f"password (shown once): {password}")
 
 
@@ -165,11 +186,14 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
             )
         except InvalidInput as exc:
             _fail(exc)
-    click.echo(f"token for {username}@{org_slug}, expires {token.expires_at:%Y-%m-%d} (shown once):")
+    click.echo(
+        f"token for {username}@{org_slug}, expires {token.expires_at:%Y-%m-%d} (shown once):"
+    )
     click.echo(secret)
 
 
 # --- demo -----------------------------------------------------------------------------------
+
 
 @click.command("demo")
 @with_appcontext
@@ -193,18 +217,24 @@ def demo(host: str, port: int, no_serve: bool) -> None:
             slug: session.get_one(Organisation, oid) for slug, oid in organisation_ids.items()
         }
         credentials = demo_data.seed_users(
-            session, organisations, current_app.extensions["continuum"].totp_sealer,
+            session,
+            organisations,
+            current_app.extensions["continuum"].totp_sealer,
             demo_data.credentials_path(settings.instance_path),
         )
     created = demo_data.seed_cases(_app_factory(), organisations, date.today())
     url = f"http://{host}:{port}"
-    click.echo(f"\nContinuum demo ({'added ' + str(created) + ' cases' if created else 'data reused'})")
+    click.echo(
+        f"\nContinuum demo ({'added ' + str(created) + ' cases' if created else 'data reused'})"
+    )
     click.echo(f"database: {settings.effective_database_url}")
     click.echo(f"credentials file: {demo_data.credentials_path(settings.instance_path)}\n")
     click.echo(f"{'sign-in page':<44} {'username':<20} {'password':<24} TOTP secret")
     for entry in credentials.values():
         page = f"{url}/o/{entry['organisation']}/login"
-        click.echo(f"{page:<44} {entry['username']:<20} {entry['password']:<24} {entry['totp_secret']}")
+        click.echo(
+            f"{page:<44} {entry['username']:<20} {entry['password']:<24} {entry['totp_secret']}"
+        )
     click.echo(
         "\nAdd a TOTP secret to an authenticator app, or print the current code with\n"
         "  uv run continuum demo-code ORG/USERNAME   (e.g. pops/liverpool.worker)\n"
@@ -212,7 +242,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"Serving on {url}  (Ctrl+C to stop)")
-    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]  # noqa: SLF001
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 
 
 @click.command("demo-code")
@@ -222,7 +252,7 @@ def demo_code(who: str) -> None:
     """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""
     from app import demo as demo_data
 
-    credentials = demo_data._load_credentials(  # noqa: SLF001
+    credentials = demo_data._load_credentials(
         demo_data.credentials_path(_settings().instance_path)
     )
     if who not in credentials:
@@ -260,5 +290,9 @@ def _create_app() -> Flask:
     return create_app(load_settings())
 
 
-main = FlaskGroup(create_app=_create_app, add_default_commands=True, load_dotenv=False,
-                  help="Continuum: the Prison Family Support Alliance's data-sharing platform.")
+main = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=True,
+    load_dotenv=False,
+    help="Continuum: the Prison Family Support Alliance's data-sharing platform.",
+)

@@ -43,9 +43,12 @@ CHARITIES = (
     CharitySpec(
         "pops",
         "POPS (Partners of Prisoners)",
-        tuple((code, _SINCE, None) for code in (
-            "MRI", "TCI", "BCI", "GHI", "KMI", "LFI", "LPI", "RSI", "WMI", "WDI"))
-        + (("HII", _HANDOVER, None), ("KTI", date(2012, 4, 1), date(2017, 3, 1))),
+        (
+            *((code, _SINCE, None) for code in ("MRI", "TCI", "BCI", "GHI", "KMI", "LFI", "LPI")),
+            *((code, _SINCE, None) for code in ("RSI", "WMI", "WDI")),
+            ("HII", _HANDOVER, None),
+            ("KTI", date(2012, 4, 1), date(2017, 3, 1)),
+        ),
     ),
     CharitySpec(
         "nepacs",
@@ -55,8 +58,10 @@ CHARITIES = (
     CharitySpec(
         "pact",
         "Pact (Prison Advice and Care Trust)",
-        tuple((code, _SINCE, None) for code in ("BXI", "PVI", "WSI", "WWI", "BLI", "EXI"))
-        + (("HII", _SINCE, _HANDOVER),),
+        (
+            *((code, _SINCE, None) for code in ("BXI", "PVI", "WSI", "WWI", "BLI", "EXI")),
+            ("HII", _SINCE, _HANDOVER),
+        ),
     ),
     CharitySpec(
         "jigsaw",
@@ -81,7 +86,9 @@ DEMO_USERS = (
     DemoUser("pops", "nw.manager", "Priya Shah (demo)", Role.SITE_MANAGER, ("LPI", "RSI", "HII")),
     DemoUser("pops", "admin", "Jo Turner (demo)", Role.CHARITY_ADMIN),
     DemoUser("nepacs", "durham.worker", "Chris Bell (demo)", Role.CASEWORKER, ("DMI",)),
-    DemoUser("nepacs", "ne.manager", "Morgan Hall (demo)", Role.SITE_MANAGER, ("DMI", "FKI", "LNI")),
+    DemoUser(
+        "nepacs", "ne.manager", "Morgan Hall (demo)", Role.SITE_MANAGER, ("DMI", "FKI", "LNI")
+    ),
     DemoUser("nepacs", "admin", "Robin Gray (demo)", Role.CHARITY_ADMIN),
     DemoUser("pact", "london.worker", "Taylor Green (demo)", Role.CASEWORKER, ("PVI", "WWI")),
     DemoUser("jigsaw", "birmingham.worker", "Jamie Clarke (demo)", Role.CASEWORKER, ("BMI",)),
@@ -123,9 +130,7 @@ def seed_reference(owner: Session) -> dict[str, Organisation]:
     organisations["ministry"] = ensure_organisation(
         owner, "ministry", "Ministry of Justice", OrganisationKind.MINISTRY
     )
-    existing = {
-        (s.charity_id, s.prison_code, s.starts_on) for s in owner.scalars(select(Service))
-    }
+    existing = {(s.charity_id, s.prison_code, s.starts_on) for s in owner.scalars(select(Service))}
     for spec in CHARITIES:
         charity = organisations[spec.slug]
         for code, starts_on, ends_on in spec.services:
@@ -136,7 +141,10 @@ def seed_reference(owner: Session) -> dict[str, Organisation]:
 
 
 def seed_users(
-    app_session: Session, organisations: dict[str, Organisation], sealer: Sealer, credentials_file: Path
+    app_session: Session,
+    organisations: dict[str, Organisation],
+    sealer: Sealer,
+    credentials_file: Path,
 ) -> dict[str, dict[str, str]]:
     """One demo user per role, with a generated password and a confirmed TOTP secret."""
     credentials = _load_credentials(credentials_file)
@@ -148,7 +156,8 @@ def seed_users(
         if user is not None and key in credentials:
             continue
         password = "-".join(
-            "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(5)) for _ in range(4)
+            "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(5))
+            for _ in range(4)
         )
         secret = totp.new_secret()
         if user is None:
@@ -188,9 +197,12 @@ def seed_cases(
 ) -> int:
     """Synthetic cases at every prison each charity serves, under that charity's own context."""
     created = 0
-    statuses = [CaseStatus.ACTIVE] * 6 + [CaseStatus.REFERRED] * 2 + [CaseStatus.CLOSED] * 3 + [
-        CaseStatus.AWAITING_CONSENT
-    ]
+    statuses = (
+        [CaseStatus.ACTIVE] * 6
+        + [CaseStatus.REFERRED] * 2
+        + [CaseStatus.CLOSED] * 3
+        + [CaseStatus.AWAITING_CONSENT]
+    )
     for spec in CHARITIES:
         charity = organisations[spec.slug]
         prisons = frozenset(code for code, _, _ in spec.services)

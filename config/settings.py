@@ -94,7 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     for key, raw in env.items():
         if not key.startswith(PREFIX):
             continue
-        name = key[len(PREFIX):].lower()
+        name = key[len(PREFIX) :].lower()
         if name not in types:
             raise SettingsError(f"unknown setting {key}")
         try:
@@ -118,7 +118,7 @@ def _normalise_url(settings: Settings) -> Settings:
         url = getattr(settings, name)
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
-                changes[name] = "postgresql+psycopg://" + url[len(prefix):]
+                changes[name] = "postgresql+psycopg://" + url[len(prefix) :]
     return replace(settings, **changes) if changes else settings
 
 

@@ -22,13 +22,13 @@ class Actor(Protocol):
     """What the binding needs to know about whoever is asking."""
 
     @property
-    def organisation_id(self): ...  # noqa: ANN201
+    def organisation_id(self): ...
     @property
     def role_enum(self) -> Role: ...
     @property
     def prison_codes(self) -> frozenset[str]: ...
     @property
-    def id(self): ...  # noqa: ANN201
+    def id(self): ...
 
 
 def context_for(actor: Actor) -> TenantContext | None:

@@ -41,7 +41,9 @@ def apply_context(connection: Connection, context: TenantContext | None) -> None
     connection.execute(_SET_CONTEXT, context_parameters(context))
 
 
-def _after_begin(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+def _after_begin(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
     if connection.dialect.name == "postgresql":
         apply_context(connection, current_tenant(session))
 

@@ -26,7 +26,12 @@ from app.migrate import upgrade
 from app.security import totp
 from app.security.sealing import Sealer
 from config import Settings, load_settings
-from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_required, start_postgres
+from tests.support.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    postgres_required,
+    start_postgres,
+)
 from tests.support.world import PASSWORD, World, build_world
 
 SECRET_KEY = "test-secret-key-not-used-anywhere-else-" + "x" * 16
@@ -59,6 +64,7 @@ def _settings(tmp: Path, database: Database, **overrides: object) -> Settings:
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer | None]:
     try:
@@ -69,12 +75,13 @@ def postgres() -> Iterator[PostgresServer | None]:
         yield None
         return
     with server.admin_connect() as conn:
-        for role, options in ((OWNER_ROLE, "LOGIN NOSUPERUSER"),
-                              (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")):
-            try:
+        for role, options in (
+            (OWNER_ROLE, "LOGIN NOSUPERUSER"),
+            (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+        ):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if exists is None:
                 conn.execute(f"CREATE ROLE {role} {options}")
-            except Exception:  # noqa: BLE001 - exists already on a shared external server
-                pass
     yield server
     server.stop()
 
@@ -85,7 +92,9 @@ def _worker() -> str:
 
 # Negative controls (tests/integration/test_negative_controls.py) rerun parts of this suite in a
 # subprocess with one wall taken down, to show the tests notice. Never set outside that subprocess.
-NEGATIVE_CONTROL = frozenset(filter(None, os.environ.get("CONTINUUM_NEGATIVE_CONTROL", "").split(",")))
+NEGATIVE_CONTROL = frozenset(
+    filter(None, os.environ.get("CONTINUUM_NEGATIVE_CONTROL", "").split(","))
+)
 
 
 def _take_down_walls(app: Flask) -> None:
@@ -98,7 +107,9 @@ def _take_down_walls(app: Flask) -> None:
         state = app.extensions["continuum"]
         factory = _sessionmaker(bind=state.engine, expire_on_commit=False, info={"on_bind": []})
         install_rls_context(factory)
-        app.extensions["continuum"] = Continuum(state.settings, state.engine, factory, state.totp_sealer)
+        app.extensions["continuum"] = Continuum(
+            state.settings, state.engine, factory, state.totp_sealer
+        )
 
 
 def _drop_policies(postgres: PostgresServer, name: str) -> None:
@@ -139,7 +150,9 @@ def _build_template(tmp: Path, database: Database) -> World:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer | None) -> dict[str, Template]:
+def templates(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer | None
+) -> dict[str, Template]:
     built: dict[str, Template] = {}
     tmp = tmp_path_factory.mktemp("templates")
     sqlite_file = tmp / "template.sqlite3"
@@ -151,7 +164,10 @@ def templates(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
         pg = Database(
-            "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+            "postgresql",
+            postgres.url(name, user=APP_ROLE),
+            postgres.url(name, user=OWNER_ROLE),
+            name,
         )
         built["postgresql"] = Template(pg, _build_template(tmp, pg))
     return built
@@ -170,7 +186,9 @@ def database(
     backend: str, templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path
 ) -> Iterator[Database]:
     if backend == "postgresql" and "postgresql" not in templates:
-        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+        pytest.skip(
+            "PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)"
+        )
     template = templates[backend].database
     if backend == "sqlite":
         copy = tmp_path / "test.sqlite3"
@@ -182,22 +200,30 @@ def database(
     with postgres.admin_connect() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
     _drop_policies(postgres, name)
-    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    yield Database(
+        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+    )
     with postgres.admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
-def pg_database(templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path) -> Iterator[Database]:
+def pg_database(
+    templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path
+) -> Iterator[Database]:
     """A PostgreSQL-only test's database (row-level security, roles, catalogue)."""
     if postgres is None:
-        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+        pytest.skip(
+            "PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)"
+        )
     template = templates["postgresql"].database
     name = f"continuum_t_{_worker()}_{next(_counter)}"
     with postgres.admin_connect() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
     _drop_policies(postgres, name)
-    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    yield Database(
+        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+    )
     with postgres.admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -250,6 +276,7 @@ def owner_sessions(database: Database) -> Iterator[sessionmaker[Session]]:
 
 
 # --- signing in ------------------------------------------------------------------------------
+
 
 def fresh_code(secret: bytes, offset_steps: int = 0) -> str:
     return totp.code_at(secret, time.time() + offset_steps * totp.STEP_SECONDS)
@@ -308,17 +335,23 @@ def missing_id() -> uuid.UUID:
 
 
 @pytest.fixture
-def empty_database(backend: str, postgres: PostgresServer | None, tmp_path: Path) -> Iterator[Database]:
+def empty_database(
+    backend: str, postgres: PostgresServer | None, tmp_path: Path
+) -> Iterator[Database]:
     """A database with nothing in it, not even the schema (for the demo and migrations)."""
     if backend == "sqlite":
         path = tmp_path / "empty.sqlite3"
         yield Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
         return
     if postgres is None:
-        pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)")
+        pytest.skip(
+            "PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)"
+        )
     name = f"continuum_e_{_worker()}_{next(_counter)}"
     with postgres.admin_connect() as conn:
         conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
-    yield Database("postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name)
+    yield Database(
+        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+    )
     with postgres.admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -12,15 +12,22 @@ def init_api(app: Flask) -> None:
     from app.api import cases
     from app.web.errors import init_errors
 
-    app.config.setdefault("API_SPEC_OPTIONS", {
-        "components": {
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Personal API token"}
-            }
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "Personal API token",
+                    }
+                }
+            },
+            "security": [{"bearerAuth": []}],
+            "servers": [{"url": "/"}],
         },
-        "security": [{"bearerAuth": []}],
-        "servers": [{"url": "/"}],
-    })
+    )
     api = Api(app)
     api.register_blueprint(cases.blp)
     csrf.exempt(cases.blp)

@@ -37,7 +37,12 @@ class CaseCollection(MethodView):
         page = cases.list_cases(
             tenant_session(), require_context(), filters, query["page"], query["per_page"]
         )
-        meta = {"page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages}
+        meta = {
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "pages": page.pages,
+        }
         return {"items": page.items, "meta": meta}
 
     @blp.arguments(CaseCreate, unknown=RAISE)

@@ -22,7 +22,12 @@ class CaseStatus(StrEnum):
 
 
 OPEN_STATUSES = frozenset(
-    {CaseStatus.REFERRED, CaseStatus.AWAITING_CONSENT, CaseStatus.ACTIVE, CaseStatus.TRANSFER_PENDING}
+    {
+        CaseStatus.REFERRED,
+        CaseStatus.AWAITING_CONSENT,
+        CaseStatus.ACTIVE,
+        CaseStatus.TRANSFER_PENDING,
+    }
 )
 STATUS_VALUES = ", ".join(f"'{status.value}'" for status in CaseStatus)
 
@@ -39,7 +44,9 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
         CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="dates_in_order"),
         # The case list: one charity, its permitted prisons, newest first.
-        Index("ix_cases_charity_id_prison_code_opened_on", "charity_id", "prison_code", "opened_on"),
+        Index(
+            "ix_cases_charity_id_prison_code_opened_on", "charity_id", "prison_code", "opened_on"
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(24), nullable=False)

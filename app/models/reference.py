@@ -43,9 +43,7 @@ class Organisation(RandomId, Timestamps, Base):
     """A member charity, the alliance, or the ministry. Only charities own case data."""
 
     __tablename__ = "organisations"
-    __table_args__ = (
-        CheckConstraint("kind IN ('charity', 'alliance', 'ministry')", name="kind"),
-    )
+    __table_args__ = (CheckConstraint("kind IN ('charity', 'alliance', 'ministry')", name="kind"),)
 
     slug: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False)

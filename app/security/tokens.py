@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "ctm_"
+TOKEN_PREFIX = "ctm_"  # noqa: S105 - a public marker, not a secret
 
 
 def new_token() -> str:

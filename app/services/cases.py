@@ -6,8 +6,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 from datetime import date
+from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,7 +86,12 @@ def _new_reference(prison_code: str, opened_on: date) -> str:
 
 
 def open_case(
-    session: Session, context: TenantContext, clock: Clock, *, prison_code: str, opened_on: date | None
+    session: Session,
+    context: TenantContext,
+    clock: Clock,
+    *,
+    prison_code: str,
+    opened_on: date | None,
 ) -> Case:
     """Open a case at a prison the context may see; it starts as a referral."""
     _require(context, Permission.CASE_WRITE)

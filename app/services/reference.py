@@ -40,7 +40,9 @@ def load_prisons(session: Session, path: Path = PRISONS_CSV) -> tuple[int, int]:
     return added, updated
 
 
-def ensure_organisation(session: Session, slug: str, name: str, kind: OrganisationKind) -> Organisation:
+def ensure_organisation(
+    session: Session, slug: str, name: str, kind: OrganisationKind
+) -> Organisation:
     organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if organisation is None:
         organisation = Organisation(slug=slug, name=name, kind=kind.value)
@@ -66,7 +68,9 @@ def charities(session: Session) -> list[Organisation]:
     )
 
 
-def _overlapping(session: Session, prison_code: str, starts_on: date, ends_on: date | None) -> Service | None:
+def _overlapping(
+    session: Session, prison_code: str, starts_on: date, ends_on: date | None
+) -> Service | None:
     query = select(Service).where(
         Service.prison_code == prison_code,
         or_(Service.ends_on.is_(None), Service.ends_on > starts_on),
@@ -77,9 +81,13 @@ def _overlapping(session: Session, prison_code: str, starts_on: date, ends_on: d
 
 
 def start_service(
-    session: Session, charity: Organisation, prison_code: str, starts_on: date, ends_on: date | None = None
+    session: Session,
+    charity: Organisation,
+    prison_code: str,
+    starts_on: date,
+    ends_on: date | None = None,
 ) -> Service:
-    """Record that ``charity`` serves the prison from ``starts_on`` (until ``ends_on``, exclusive)."""
+    """Record that ``charity`` serves a prison from ``starts_on`` until ``ends_on`` (exclusive)."""
     if not charity.is_charity:
         raise InvalidInput({"charity": ["only a member charity can serve a prison"]})
     if session.get(Prison, prison_code) is None:
@@ -89,7 +97,9 @@ def start_service(
     clash = _overlapping(session, prison_code, starts_on, ends_on)
     if clash is not None:
         raise ServiceOverlap({"starts_on": [f"{prison_code} is already served on these dates"]})
-    service = Service(charity_id=charity.id, prison_code=prison_code, starts_on=starts_on, ends_on=ends_on)
+    service = Service(
+        charity_id=charity.id, prison_code=prison_code, starts_on=starts_on, ends_on=ends_on
+    )
     session.add(service)
     session.flush()
     return service

@@ -8,7 +8,6 @@ import uuid
 import segno
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -19,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
 
 from app.domain.clock import system_clock
 from app.domain.errors import NotFound
@@ -91,12 +91,19 @@ def login(slug: str) -> str | Response:
             errors["username"] = WRONG_DETAILS
         else:
             session.clear()
-            session["pending"] = {"user": str(user.id), "org": str(organisation.id), "at": time.time()}
+            session["pending"] = {
+                "user": str(user.id),
+                "org": str(organisation.id),
+                "at": time.time(),
+            }
             step = "auth.second_factor" if user.totp_confirmed else "auth.enrol"
             return redirect(url_for(step, slug=slug))
     status = 401 if errors else 200
     return render_template(  # type: ignore[return-value]
-        "auth/login.html", organisation=organisation, errors=errors, username=username,
+        "auth/login.html",
+        organisation=organisation,
+        errors=errors,
+        username=username,
         policy=_policy(),
     ), status
 
@@ -113,7 +120,12 @@ def second_factor(slug: str) -> str | Response:
         sealer = current_app.extensions["continuum"].totp_sealer
         try:
             accounts.check_code(
-                db_session(), user, request.form.get("code", "")[:16], system_clock(), sealer, _policy()
+                db_session(),
+                user,
+                request.form.get("code", "")[:16],
+                system_clock(),
+                sealer,
+                _policy(),
             )
         except SignInRefused:
             errors["code"] = WRONG_CODE
@@ -137,24 +149,35 @@ def enrol(slug: str) -> str | Response:
     if request.method == "POST":
         try:
             accounts.check_code(
-                db_session(), user, request.form.get("code", "")[:16], system_clock(), sealer, _policy()
+                db_session(),
+                user,
+                request.form.get("code", "")[:16],
+                system_clock(),
+                sealer,
+                _policy(),
             )
         except SignInRefused:
             errors["code"] = WRONG_CODE
         else:
             start_session(user)
-            flash("Your authenticator app is set up. You will need it every time you sign in.", "success")
+            flash(
+                "Your authenticator app is set up. You will need it every time you sign in.",
+                "success",
+            )
             return redirect(url_for("web.home"))
     uri = accounts.enrolment_uri(user, organisation, secret)
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     status = 401 if errors else 200
-    return render_template(  # type: ignore[return-value]
-        "auth/enrol.html",
-        organisation=organisation,
-        errors=errors,
-        qr_data_uri=qr,
-        secret=" ".join(secret_to_base32(secret)[i : i + 4] for i in range(0, 32, 4)),
-    ), status
+    return (
+        render_template(  # type: ignore[return-value]
+            "auth/enrol.html",
+            organisation=organisation,
+            errors=errors,
+            qr_data_uri=qr,
+            secret=" ".join(secret_to_base32(secret)[i : i + 4] for i in range(0, 32, 4)),
+        ),
+        status,
+    )
 
 
 @bp.post("/logout")
@@ -173,7 +196,7 @@ def account() -> str:
 
 @bp.post("/account/sessions/end")
 def end_all_sessions() -> Response:
-    user = current_user._get_current_object()  # noqa: SLF001
+    user = current_user._get_current_object()
     slug = user.organisation.slug
     accounts.end_all_sessions(db_session(), user)
     logout_user()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from marshmallow import ValidationError
+from werkzeug.wrappers import Response
 
 from app.domain.clock import system_clock
 from app.domain.errors import InvalidInput

@@ -11,11 +11,15 @@ import logging
 from flask import Flask, Response, jsonify, render_template
 from werkzeug.exceptions import (
     BadRequest,
-    Forbidden as HTTPForbidden,
     HTTPException,
     InternalServerError,
-    NotFound as HTTPNotFound,
     UnprocessableEntity,
+)
+from werkzeug.exceptions import (
+    Forbidden as HTTPForbidden,
+)
+from werkzeug.exceptions import (
+    NotFound as HTTPNotFound,
 )
 
 from app.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -49,7 +53,9 @@ MESSAGES = {
 KEPT_HEADERS = ("WWW-Authenticate", "Allow", "Retry-After")
 
 
-def _envelope(status: int, fields: dict[str, list[str]] | None = None, message: str | None = None) -> Response:
+def _envelope(
+    status: int, fields: dict[str, list[str]] | None = None, message: str | None = None
+) -> Response:
     body: dict[str, object] = {
         "status": status,
         "code": CODES.get(status, "error"),
@@ -64,7 +70,9 @@ def _envelope(status: int, fields: dict[str, list[str]] | None = None, message: 
 
 def _page(status: int) -> Response:
     response = Response(
-        render_template("error.html", status=status, message=MESSAGES.get(status, "Request failed")),
+        render_template(
+            "error.html", status=status, message=MESSAGES.get(status, "Request failed")
+        ),
         status=status,
         mimetype="text/html",
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import Unauthorized
+from werkzeug.wrappers import Response
 
 from app.extensions import login_manager
 from app.models import User
@@ -109,7 +110,7 @@ def _authenticate() -> Response | None:
         flash("You were signed out because your session expired. Sign in again.", "important")
         return redirect(url_for("auth.login", slug=slug))
     session["seen_at"] = int(time.time())
-    set_actor(current_user._get_current_object())  # noqa: SLF001
+    set_actor(current_user._get_current_object())
     return None
 
 
@@ -117,7 +118,9 @@ def _headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if current_app.extensions["continuum"].settings.secure_cookies:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+        )
     if request.endpoint != "static":
         # Pages about families must never sit in a shared or browser cache.
         response.headers["Cache-Control"] = "no-store"

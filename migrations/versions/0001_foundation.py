@@ -84,12 +84,16 @@ def upgrade() -> None:
             "ends_on IS NULL OR ends_on > starts_on", name="ck_services_dates_in_order"
         ),
         sa.ForeignKeyConstraint(
-            ["charity_id"], ["organisations.id"],
-            name="fk_services_charity_id_organisations", ondelete="RESTRICT",
+            ["charity_id"],
+            ["organisations.id"],
+            name="fk_services_charity_id_organisations",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["prison_code"], ["prisons.code"],
-            name="fk_services_prison_code_prisons", ondelete="RESTRICT",
+            ["prison_code"],
+            ["prisons.code"],
+            name="fk_services_prison_code_prisons",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_services"),
     )
@@ -121,11 +125,15 @@ def upgrade() -> None:
             name="ck_users_role",
         ),
         sa.ForeignKeyConstraint(
-            ["organisation_id"], ["organisations.id"],
-            name="fk_users_organisation_id_organisations", ondelete="RESTRICT",
+            ["organisation_id"],
+            ["organisations.id"],
+            name="fk_users_organisation_id_organisations",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
-        sa.UniqueConstraint("organisation_id", "username", name="uq_users_organisation_id_username"),
+        sa.UniqueConstraint(
+            "organisation_id", "username", name="uq_users_organisation_id_username"
+        ),
         sa.UniqueConstraint(
             "organisation_id", "oidc_subject", name="uq_users_organisation_id_oidc_subject"
         ),
@@ -135,8 +143,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("prison_code", sa.String(8), nullable=False),
         sa.ForeignKeyConstraint(
-            ["prison_code"], ["prisons.code"],
-            name="fk_user_prisons_prison_code_prisons", ondelete="RESTRICT",
+            ["prison_code"],
+            ["prisons.code"],
+            name="fk_user_prisons_prison_code_prisons",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_user_prisons_user_id_users", ondelete="CASCADE"
@@ -182,12 +192,16 @@ def upgrade() -> None:
             "closed_on IS NULL OR closed_on >= opened_on", name="ck_cases_dates_in_order"
         ),
         sa.ForeignKeyConstraint(
-            ["charity_id"], ["organisations.id"],
-            name="fk_cases_charity_id_organisations", ondelete="RESTRICT",
+            ["charity_id"],
+            ["organisations.id"],
+            name="fk_cases_charity_id_organisations",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["prison_code"], ["prisons.code"],
-            name="fk_cases_prison_code_prisons", ondelete="RESTRICT",
+            ["prison_code"],
+            ["prisons.code"],
+            name="fk_cases_prison_code_prisons",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_cases"),
         sa.UniqueConstraint("charity_id", "reference", name="uq_cases_charity_id_reference"),

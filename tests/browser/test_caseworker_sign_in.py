@@ -43,7 +43,9 @@ def test_liverpool_caseworker_signs_in_and_opens_a_case(page, live_server, world
 
     assert page.get_by_role("heading", name="Your caseload").is_visible()
     # Our module scripts ran (they are deferred, so wait for them) under the strict CSP.
-    page.locator("body.js-enabled.govuk-frontend-supported").wait_for(state="attached", timeout=5000)
+    page.locator("body.js-enabled.govuk-frontend-supported").wait_for(
+        state="attached", timeout=5000
+    )
     assert "LPI-20-WORLD" in page.content()
     assert "WDI-20-WORLD" not in page.content() and "DMI-20-WORLD" not in page.content()
     _accessible(page, "home")

@@ -60,18 +60,23 @@ def _total(app: Flask, headers: dict[str, str]) -> int:
 
 # --- who may call the API --------------------------------------------------------------------
 
+
 def test_request_without_token_gets_401_with_bearer_challenge_and_error_envelope(app):
     response = app.test_client().get(CASES)
     _assert_refused(response)
     assert response.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("authorization", [
-    f"Bearer {TOKEN_PREFIX}not-a-real-token",
-    f"Bearer {new_token()}",
-    "Bearer ",
-    "Basic cG9wcy5saXZlcnBvb2w6Y29ycmVjdCBob3JzZQ==",
-], ids=["made-up", "well-formed-unknown", "empty", "basic"])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {TOKEN_PREFIX}not-a-real-token",
+        f"Bearer {new_token()}",
+        "Bearer ",
+        "Basic cG9wcy5saXZlcnBvb2w6Y29ycmVjdCBob3JzZQ==",
+    ],
+    ids=["made-up", "well-formed-unknown", "empty", "basic"],
+)
 def test_request_with_wrong_credentials_is_refused(app, world, authorization):
     _new_token(app, world)  # a real token exists; the wrong one must not find it
     _assert_refused(app.test_client().get(CASES, headers={"Authorization": authorization}))
@@ -132,8 +137,16 @@ def test_token_is_stored_only_as_a_sha256_digest(app, world):
 
 def test_cli_creates_a_token_that_works(app, world):
     result = app.test_cli_runner().invoke(
-        args=["tokens", "create", "--org", "pops", "--username", "pops.liverpool",
-              "--name", "laptop"]
+        args=[
+            "tokens",
+            "create",
+            "--org",
+            "pops",
+            "--username",
+            "pops.liverpool",
+            "--name",
+            "laptop",
+        ]
     )
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
@@ -153,18 +166,32 @@ def test_cli_refuses_a_token_for_a_user_of_another_organisation(app, world):
 
 # --- input is an allowlist -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"prison_code": "LPI", "charity_id": str(uuid.uuid4())}, "charity_id"),
-    ({"prison_code": "LPI", "colour": "red"}, "colour"),
-    ({"prison_code": 123}, "prison_code"),
-    ({"prison_code": ["LPI"]}, "prison_code"),
-    ({}, "prison_code"),
-    ({"prison_code": None}, "prison_code"),
-    ({"prison_code": "LPI", "opened_on": "2025-02-30"}, "opened_on"),
-    ({"prison_code": "LPI", "opened_on": "yesterday"}, "opened_on"),
-    ({"prison_code": "L" * 5000}, "prison_code"),
-], ids=["output-only-field", "unknown-field", "number", "list", "missing", "null", "no-such-day",
-        "not-a-date", "oversize"])
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"prison_code": "LPI", "charity_id": str(uuid.uuid4())}, "charity_id"),
+        ({"prison_code": "LPI", "colour": "red"}, "colour"),
+        ({"prison_code": 123}, "prison_code"),
+        ({"prison_code": ["LPI"]}, "prison_code"),
+        ({}, "prison_code"),
+        ({"prison_code": None}, "prison_code"),
+        ({"prison_code": "LPI", "opened_on": "2025-02-30"}, "opened_on"),
+        ({"prison_code": "LPI", "opened_on": "yesterday"}, "opened_on"),
+        ({"prison_code": "L" * 5000}, "prison_code"),
+    ],
+    ids=[
+        "output-only-field",
+        "unknown-field",
+        "number",
+        "list",
+        "missing",
+        "null",
+        "no-such-day",
+        "not-a-date",
+        "oversize",
+    ],
+)
 def test_bad_case_input_gets_422_naming_the_field_and_writes_nothing(app, bearer, body, field):
     headers = bearer("pops_liverpool")
     before = _total(app, headers)
@@ -179,19 +206,24 @@ def test_bad_case_input_gets_422_naming_the_field_and_writes_nothing(app, bearer
 def test_good_case_input_is_written(app, bearer):
     headers = bearer("pops_liverpool")
     before = _total(app, headers)
-    response = app.test_client().post(CASES, json={"prison_code": "LPI", "opened_on": "2025-02-28"},
-                                      headers=headers)
+    response = app.test_client().post(
+        CASES, json={"prison_code": "LPI", "opened_on": "2025-02-28"}, headers=headers
+    )
     assert response.status_code == 201
     assert _total(app, headers) == before + 1
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("colour=red", "colour"),
-    ("charity_id=x", "charity_id"),
-    ("per_page=1000", "per_page"),
-    ("page=0", "page"),
-    ("opened_from=2025-13-01", "opened_from"),
-], ids=["unknown", "not-a-filter", "too-large", "page-zero", "bad-date"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("colour=red", "colour"),
+        ("charity_id=x", "charity_id"),
+        ("per_page=1000", "per_page"),
+        ("page=0", "page"),
+        ("opened_from=2025-13-01", "opened_from"),
+    ],
+    ids=["unknown", "not-a-filter", "too-large", "page-zero", "bad-date"],
+)
 def test_bad_case_query_gets_422_naming_the_parameter(app, bearer, query, field):
     response = app.test_client().get(f"{CASES}?{query}", headers=bearer("pops_liverpool"))
     assert response.status_code == 422

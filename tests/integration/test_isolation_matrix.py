@@ -46,9 +46,14 @@ LIST_ROUTES = {"web.home": "/", "web.case_list": "/cases", "api.cases": "/api/v1
 CASE_LINK = re.compile(r'href="/cases/([0-9a-f-]{36})"')
 
 
-def _client(app: Flask, world: World, actor: str, route: str,
-            signed_in: Callable[[str], FlaskClient], bearer: Callable[[str], dict[str, str]]
-            ) -> tuple[FlaskClient, dict[str, str]]:
+def _client(
+    app: Flask,
+    world: World,
+    actor: str,
+    route: str,
+    signed_in: Callable[[str], FlaskClient],
+    bearer: Callable[[str], dict[str, str]],
+) -> tuple[FlaskClient, dict[str, str]]:
     if actor == "anonymous":
         return app.test_client(), {}
     if route.startswith("api."):
@@ -89,7 +94,9 @@ def test_case_by_id(app, world, signed_in, bearer, actor, route, kind):
 @pytest.mark.parametrize("actor", ACTORS)
 def test_foreign_and_missing_ids_look_the_same(app, world, signed_in, bearer, actor, route):
     client, headers = _client(app, world, actor, route, signed_in, bearer)
-    foreign = client.get(ID_ROUTES[route].format(id=_subject(world, actor, "foreign")), headers=headers)
+    foreign = client.get(
+        ID_ROUTES[route].format(id=_subject(world, actor, "foreign")), headers=headers
+    )
     missing = client.get(ID_ROUTES[route].format(id=missing_id()), headers=headers)
     assert foreign.status_code == missing.status_code
     assert foreign.data == missing.data
@@ -104,7 +111,11 @@ def _visible_ids(world: World, actor: str) -> set[uuid.UUID]:
     if OWN_CASE.get(actor) is None:
         return set()
     slug, prisons = spec[actor]
-    return {case_id for (owner, code), case_id in world.cases.items() if owner == slug and code in prisons}
+    return {
+        case_id
+        for (owner, code), case_id in world.cases.items()
+        if owner == slug and code in prisons
+    }
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES)
@@ -134,6 +145,7 @@ def test_lists_show_exactly_the_actors_cases(app, world, signed_in, bearer, acto
 
 # --- writes ------------------------------------------------------------------------------------
 
+
 def _case_count(app: Flask, world: World) -> dict[tuple[str, str], int]:
     """Counted through the owner's eyes of each charity: the reviewed test-only view."""
     from sqlalchemy import func, select
@@ -147,7 +159,9 @@ def _case_count(app: Flask, world: World) -> dict[tuple[str, str], int]:
     for slug in ("pops", "nepacs"):
         prisons = frozenset(code for (owner, code) in world.cases if owner == slug)
         with app.extensions["continuum"].session_factory() as session:
-            bind_tenant(session, TenantContext(world.organisations[slug], prisons, Role.SITE_MANAGER))
+            bind_tenant(
+                session, TenantContext(world.organisations[slug], prisons, Role.SITE_MANAGER)
+            )
             for code in prisons:
                 counts[(slug, code)] = session.scalar(
                     select(func.count()).select_from(Case).where(Case.prison_code == code)
@@ -171,7 +185,9 @@ PRISON_KINDS = {"own": "LPI", "other_prison": "WDI", "other_charity": "DMI", "mi
 
 @pytest.mark.parametrize("surface", ["web", "api"])
 @pytest.mark.parametrize("prison_kind", PRISON_KINDS)
-def test_liverpool_worker_opens_cases_only_at_liverpool(app, world, signed_in, bearer, surface, prison_kind):
+def test_liverpool_worker_opens_cases_only_at_liverpool(
+    app, world, signed_in, bearer, surface, prison_kind
+):
     before = _case_count(app, world)
     prison = PRISON_KINDS[prison_kind]
     if surface == "web":
@@ -188,22 +204,35 @@ def test_liverpool_worker_opens_cases_only_at_liverpool(app, world, signed_in, b
 
 
 @pytest.mark.parametrize("surface", ["web", "api"])
-def test_refusals_for_other_prison_other_charity_and_missing_prison_are_identical(app, world, signed_in, bearer, surface):
+def test_refusals_for_other_prison_other_charity_and_missing_prison_are_identical(
+    app, world, signed_in, bearer, surface
+):
     if surface == "web":
         client = signed_in("pops_liverpool")
-        bodies = {kind: _post_web(client, PRISON_KINDS[kind]).data for kind in ("other_prison", "other_charity", "missing")}
+        bodies = {
+            kind: _post_web(client, PRISON_KINDS[kind]).data
+            for kind in ("other_prison", "other_charity", "missing")
+        }
     else:
         headers = bearer("pops_liverpool")
         client = app.test_client()
-        bodies = {kind: _post_api(client, headers, PRISON_KINDS[kind]).data for kind in ("other_prison", "other_charity", "missing")}
+        bodies = {
+            kind: _post_api(client, headers, PRISON_KINDS[kind]).data
+            for kind in ("other_prison", "other_charity", "missing")
+        }
     # The CSRF token in the re-rendered form differs per request; compare everything else.
-    normalised = {kind: re.sub(rb'name="csrf_token" value="[^"]*"', b"", body) for kind, body in bodies.items()}
+    normalised = {
+        kind: re.sub(rb'name="csrf_token" value="[^"]*"', b"", body)
+        for kind, body in bodies.items()
+    }
     assert len(set(normalised.values())) == 1
 
 
 @pytest.mark.parametrize("actor", ["ministry", "pops_admin", "coordinator", "anonymous"])
 @pytest.mark.parametrize("surface", ["web", "api"])
-def test_actors_without_case_access_cannot_open_cases(app, world, signed_in, bearer, actor, surface):
+def test_actors_without_case_access_cannot_open_cases(
+    app, world, signed_in, bearer, actor, surface
+):
     before = _case_count(app, world)
     if actor == "anonymous":
         client, headers = app.test_client(), {}

@@ -22,8 +22,23 @@ def _rerun(control: str, *args: str) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["CONTINUUM_NEGATIVE_CONTROL"] = control
     result = subprocess.run(  # noqa: S603 - our own test suite, fixed arguments
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     return result.returncode, result.stdout + result.stderr
 
@@ -34,7 +49,11 @@ def _failed(output: str) -> set[str]:
 
 def test_isolation_matrix_fails_without_the_orm_guard_on_sqlite():
     code, output = _rerun(
-        "orm_guard", "tests/integration/test_isolation_matrix.py", "-k", "sqlite and pops_liverpool", "-rf",
+        "orm_guard",
+        "tests/integration/test_isolation_matrix.py",
+        "-k",
+        "sqlite and pops_liverpool",
+        "-rf",
     )
     failed = _failed(output)
     assert code == 1, output[-3000:]
@@ -45,7 +64,12 @@ def test_isolation_matrix_fails_without_the_orm_guard_on_sqlite():
 def test_postgres_walls_stand_alone_and_the_matrix_fails_only_without_both(postgres):
     if postgres is None:
         pytest.skip("PostgreSQL is not available")
-    selection = ("tests/integration/test_isolation_matrix.py", "-k", "postgresql and pops_liverpool", "-rf")
+    selection = (
+        "tests/integration/test_isolation_matrix.py",
+        "-k",
+        "postgresql and pops_liverpool",
+        "-rf",
+    )
     # The ORM guard alone down: row-level security still keeps every case in its charity.
     code, output = _rerun("orm_guard", *selection)
     assert code == 0, output[-3000:]
@@ -72,7 +96,9 @@ def test_row_level_security_tests_fail_with_the_policies_dropped(postgres):
         "test_every_tenant_owned_table_has_forced_rls_and_both_policies",
         "test_pooled_connection_does_not_carry_one_requests_charity_into_the_next",
     ):
-        assert any(expected in name for name in failed), f"{expected} did not fail:\n{output[-3000:]}"
+        assert any(expected in name for name in failed), (
+            f"{expected} did not fail:\n{output[-3000:]}"
+        )
 
 
 def test_orm_guard_tests_fail_without_the_guard():
@@ -84,4 +110,6 @@ def test_orm_guard_tests_fail_without_the_guard():
         "test_insert_for_another_charity_is_refused",
         "test_pops_liverpool_context_sees_only_liverpool_cases",
     ):
-        assert any(expected in name for name in failed), f"{expected} did not fail:\n{output[-3000:]}"
+        assert any(expected in name for name in failed), (
+            f"{expected} did not fail:\n{output[-3000:]}"
+        )

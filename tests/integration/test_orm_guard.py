@@ -20,8 +20,11 @@ def _context(world, slug, *prisons):
 
 def _new_case(world, slug, prison, reference="X-1"):
     return Case(
-        charity_id=world.organisations[slug], prison_code=prison, reference=reference,
-        status=CaseStatus.REFERRED.value, opened_on=date(2026, 1, 5),
+        charity_id=world.organisations[slug],
+        prison_code=prison,
+        reference=reference,
+        status=CaseStatus.REFERRED.value,
+        opened_on=date(2026, 1, 5),
     )
 
 
@@ -66,7 +69,9 @@ def test_join_and_subquery_are_scoped_too(app_sessions, world):
         joined = session.scalars(
             select(Prison.code).join(Case, Case.prison_code == Prison.code)
         ).all()
-        in_subquery = session.scalars(select(Prison.code).where(Prison.code.in_(select(Case.prison_code)))).all()
+        in_subquery = session.scalars(
+            select(Prison.code).where(Prison.code.in_(select(Case.prison_code)))
+        ).all()
         assert joined == ["LPI"]
         assert in_subquery == ["LPI"]
         assert session.scalar(select(func.count()).where(Case.id == inner)) == 1

@@ -14,8 +14,8 @@ from app import create_app
 from app.domain.errors import InvalidInput, ServiceOverlap
 from app.models import Case, Organisation, Prison, Service, User
 from app.services.reference import load_prisons, serving_charity, start_service
-from tests.conftest import SECRET_KEY
 from config import load_settings
+from tests.conftest import SECRET_KEY
 
 
 def test_prison_register_is_loaded_whole_and_reloading_changes_nothing(owner_sessions, world):
@@ -35,8 +35,14 @@ def test_two_charities_cannot_serve_one_prison_on_the_same_day(owner_sessions, w
 
 def test_the_database_itself_refuses_an_overlapping_service(owner_sessions, world):
     with owner_sessions() as session:
-        session.add(Service(charity_id=world.organisations["nepacs"], prison_code="LPI",
-                            starts_on=date(2021, 1, 1), ends_on=date(2022, 1, 1)))
+        session.add(
+            Service(
+                charity_id=world.organisations["nepacs"],
+                prison_code="LPI",
+                starts_on=date(2021, 1, 1),
+                ends_on=date(2022, 1, 1),
+            )
+        )
         with pytest.raises(IntegrityError):
             session.flush()
 
@@ -63,8 +69,12 @@ def test_only_a_charity_can_serve_a_prison(owner_sessions, world):
 
 def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_database, tmp_path):
     settings = load_settings(
-        environ={}, instance_path=tmp_path / "instance", database_url=empty_database.app_url,
-        migration_database_url=empty_database.owner_url, secret_key=SECRET_KEY, testing=True,
+        environ={},
+        instance_path=tmp_path / "instance",
+        database_url=empty_database.app_url,
+        migration_database_url=empty_database.owner_url,
+        secret_key=SECRET_KEY,
+        testing=True,
     )
     app = create_app(settings)
     try:
@@ -74,8 +84,14 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_datab
         assert re.search(r"added \d+ cases", first.output)
         credentials = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
         roles = {entry["role"] for entry in credentials.values()}
-        assert roles == {"caseworker", "site_manager", "charity_admin", "alliance_coordinator",
-                         "ministry_analyst", "platform_operator"}
+        assert roles == {
+            "caseworker",
+            "site_manager",
+            "charity_admin",
+            "alliance_coordinator",
+            "ministry_analyst",
+            "platform_operator",
+        }
         assert (tmp_path / "instance" / "demo-credentials.json").stat().st_mode & 0o077 == 0
         for entry in credentials.values():
             assert entry["password"] in first.output
@@ -99,8 +115,12 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_datab
 
 def test_demo_cases_are_spread_over_every_served_prison(empty_database, tmp_path):
     settings = load_settings(
-        environ={}, instance_path=tmp_path / "instance", database_url=empty_database.app_url,
-        migration_database_url=empty_database.owner_url, secret_key=SECRET_KEY, testing=True,
+        environ={},
+        instance_path=tmp_path / "instance",
+        database_url=empty_database.app_url,
+        migration_database_url=empty_database.owner_url,
+        secret_key=SECRET_KEY,
+        testing=True,
     )
     app = create_app(settings)
     try:

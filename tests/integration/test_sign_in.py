@@ -37,11 +37,16 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="[^"]*"')
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def _password_step(client: FlaskClient, slug: str, username: str, password: str = PASSWORD,
-                   **kwargs: object) -> TestResponse:
+
+def _password_step(
+    client: FlaskClient, slug: str, username: str, password: str = PASSWORD, **kwargs: object
+) -> TestResponse:
     page = client.get(f"/o/{slug}/login")
-    return client.post(f"/o/{slug}/login", data={
-        "username": username, "password": password, "csrf_token": csrf_from(page.text)}, **kwargs)
+    return client.post(
+        f"/o/{slug}/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        **kwargs,
+    )
 
 
 def _code_step(client: FlaskClient, slug: str, code: str, step: str = "code") -> TestResponse:
@@ -94,13 +99,21 @@ def _new_user(app: Flask, world: World, username: str) -> uuid.UUID:
     """A caseworker who has a password but has not set up an authenticator app."""
     with app.extensions["continuum"].session_factory() as session:
         organisation = session.get(Organisation, world.organisations["pops"])
-        user = accounts.create_user(session, organisation, username=username, display_name="New",
-                                    role=Role.CASEWORKER, password=PASSWORD, prison_codes=["LPI"])
+        user = accounts.create_user(
+            session,
+            organisation,
+            username=username,
+            display_name="New",
+            role=Role.CASEWORKER,
+            password=PASSWORD,
+            prison_codes=["LPI"],
+        )
         session.commit()
         return user.id
 
 
 # --- the password step -----------------------------------------------------------------------
+
 
 def test_wrong_password_is_refused_and_counts_towards_lockout(app, world):
     client = app.test_client()
@@ -154,8 +167,10 @@ def test_pending_password_step_expires(app, world):
         pending = dict(session["pending"])
         pending["at"] -= PENDING_SECONDS + 1
         session["pending"] = pending
-    response = client.post("/o/pops/login/code", data={
-        "code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/o/pops/login/code",
+        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+    )
     assert response.status_code == 302 and response.location == "/o/pops/login"
     assert not _is_signed_in(client)
     with _user(app, actor.user_id) as user:
@@ -167,13 +182,16 @@ def test_pending_step_from_one_charity_is_refused_on_another_charitys_code_page(
     client = app.test_client()
     _password_step(client, "pops", actor.username)
     page = client.get("/o/nepacs/login")
-    response = client.post("/o/nepacs/login/code", data={
-        "code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/o/nepacs/login/code",
+        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+    )
     assert response.status_code == 302 and response.location == "/o/nepacs/login"
     assert not _is_signed_in(client)
 
 
 # --- the code step ---------------------------------------------------------------------------
+
 
 def test_wrong_code_is_refused_and_counts_towards_lockout(app, world):
     actor = world.actors["pops_liverpool"]
@@ -201,13 +219,18 @@ def test_replayed_code_is_refused_for_a_second_sign_in(app, world):
     assert _is_signed_in(first)
 
 
-@pytest.mark.parametrize("failures", [
-    ("password", "password", "password"),
-    ("code", "code", "code"),
-    ("password", "code", "password"),
-], ids=["passwords", "codes", "mixed"])
+@pytest.mark.parametrize(
+    "failures",
+    [
+        ("password", "password", "password"),
+        ("code", "code", "code"),
+        ("password", "code", "password"),
+    ],
+    ids=["passwords", "codes", "mixed"],
+)
 def test_lockout_after_threshold_failures_refuses_the_right_password_until_it_expires(
-        make_app, world, failures):
+    make_app, world, failures
+):
     app = make_app(lockout_threshold=3, lockout_minutes=15)
     actor = world.actors["pops_liverpool"]
     client = app.test_client()
@@ -249,6 +272,7 @@ def test_locked_account_refuses_even_the_right_code(make_app, world):
 
 # --- enrolment -------------------------------------------------------------------------------
 
+
 def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world):
     from app.security.totp import base32_to_secret, code_at
 
@@ -266,14 +290,18 @@ def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world)
     assert shown, "the secret is written out for people who cannot scan"
     secret = base32_to_secret(shown.group(1))
 
-    wrong = client.post("/o/pops/login/enrol", data={
-        "code": _wrong_code(secret), "csrf_token": csrf_from(page.text)})
+    wrong = client.post(
+        "/o/pops/login/enrol",
+        data={"code": _wrong_code(secret), "csrf_token": csrf_from(page.text)},
+    )
     assert wrong.status_code == 401 and not _is_signed_in(client)
     with _user(app, user_id) as user:
         assert not user.totp_confirmed
 
-    right = client.post("/o/pops/login/enrol", data={
-        "code": code_at(secret, time.time()), "csrf_token": csrf_from(page.text)})
+    right = client.post(
+        "/o/pops/login/enrol",
+        data={"code": code_at(secret, time.time()), "csrf_token": csrf_from(page.text)},
+    )
     assert right.status_code == 302 and right.location == "/"
     assert _is_signed_in(client)
     with _user(app, user_id) as user:
@@ -290,10 +318,15 @@ def test_enrolled_user_cannot_reach_the_enrolment_page(app, world):
 
 # --- sessions --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change", [
-    {"headers": {"User-Agent": "Mozilla/5.0 (somebody else's browser)"}},
-    {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}},
-], ids=["user-agent", "address"])
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"headers": {"User-Agent": "Mozilla/5.0 (somebody else's browser)"}},
+        {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}},
+    ],
+    ids=["user-agent", "address"],
+)
 def test_session_ends_when_the_fingerprint_changes(signed_in, change):
     client = signed_in("pops_liverpool")
     assert client.get("/cases").status_code == 200
@@ -302,8 +335,9 @@ def test_session_ends_when_the_fingerprint_changes(signed_in, change):
     assert not _is_signed_in(client), "the session stays ended with the original fingerprint"
 
 
-@pytest.mark.parametrize(("idle_seconds", "still_signed_in"), [(-60, True), (5, False)],
-                         ids=["inside", "past"])
+@pytest.mark.parametrize(
+    ("idle_seconds", "still_signed_in"), [(-60, True), (5, False)], ids=["inside", "past"]
+)
 def test_session_ends_after_idle_minutes(signed_in, app, idle_seconds, still_signed_in):
     client = signed_in("pops_liverpool")
     limit = app.extensions["continuum"].settings.session_idle_minutes * 60
@@ -317,10 +351,12 @@ def test_session_ends_after_idle_minutes(signed_in, app, idle_seconds, still_sig
         assert not _is_signed_in(client)
 
 
-@pytest.mark.parametrize(("over_seconds", "still_signed_in"), [(-60, True), (5, False)],
-                         ids=["inside", "past"])
-def test_session_ends_after_absolute_hours_even_when_active(signed_in, app, over_seconds,
-                                                            still_signed_in):
+@pytest.mark.parametrize(
+    ("over_seconds", "still_signed_in"), [(-60, True), (5, False)], ids=["inside", "past"]
+)
+def test_session_ends_after_absolute_hours_even_when_active(
+    signed_in, app, over_seconds, still_signed_in
+):
     client = signed_in("pops_liverpool")
     limit = app.extensions["continuum"].settings.session_absolute_hours * 3600
     with client.session_transaction() as session:
@@ -361,8 +397,9 @@ def test_logout_by_get_is_not_allowed_and_leaves_the_session(signed_in):
 
 # --- CSRF ------------------------------------------------------------------------------------
 
-BAD_TOKENS = pytest.mark.parametrize("token", [None, "", "forged-token"],
-                                     ids=["absent", "empty", "forged"])
+BAD_TOKENS = pytest.mark.parametrize(
+    "token", [None, "", "forged-token"], ids=["absent", "empty", "forged"]
+)
 
 
 def _with_token(data: dict[str, str], token: str | None) -> dict[str, str]:
@@ -375,8 +412,10 @@ def test_login_form_without_valid_csrf_token_is_refused_and_changes_nothing(app,
     client = app.test_client()
     client.get("/o/pops/login")
     for password in (PASSWORD, "not the right password"):
-        response = client.post("/o/pops/login", data=_with_token(
-            {"username": actor.username, "password": password}, token))
+        response = client.post(
+            "/o/pops/login",
+            data=_with_token({"username": actor.username, "password": password}, token),
+        )
         assert response.status_code == 400
     with client.session_transaction() as session:
         assert "pending" not in session
@@ -402,7 +441,8 @@ def test_code_form_without_valid_csrf_token_is_refused_and_spends_no_code(app, w
 
 @BAD_TOKENS
 def test_new_case_form_without_valid_csrf_token_is_refused_and_writes_nothing(
-        app, world, signed_in, token):
+    app, world, signed_in, token
+):
     client = signed_in("pops_liverpool")
     before = _case_count(app, world, "pops")
     response = client.post("/cases/new", data=_with_token({"prison_code": "LPI"}, token))
@@ -417,8 +457,9 @@ def test_new_case_form_without_valid_csrf_token_is_refused_and_writes_nothing(
 
 @BAD_TOKENS
 @pytest.mark.parametrize("path", ["/logout", "/account/sessions/end"])
-def test_sign_out_without_valid_csrf_token_is_refused_and_leaves_the_session(signed_in, path,
-                                                                            token):
+def test_sign_out_without_valid_csrf_token_is_refused_and_leaves_the_session(
+    signed_in, path, token
+):
     client = signed_in("pops_liverpool")
     response = client.post(path, data=_with_token({}, token))
     assert response.status_code == 400
@@ -426,6 +467,7 @@ def test_sign_out_without_valid_csrf_token_is_refused_and_leaves_the_session(sig
 
 
 # --- headers and page markup -----------------------------------------------------------------
+
 
 def _csp(header: str) -> dict[str, list[str]]:
     directives = (part.split() for part in header.split(";") if part.strip())
@@ -451,8 +493,15 @@ def test_every_response_carries_the_security_headers(app, world, signed_in):
     for name, response in _responses(app, signed_in).items():
         csp = _csp(response.headers.get("Content-Security-Policy", ""))
         assert "script-src" in csp and "style-src" in csp, name
-        for directive in ("default-src", "script-src", "style-src", "script-src-elem",
-                          "script-src-attr", "style-src-elem", "style-src-attr"):
+        for directive in (
+            "default-src",
+            "script-src",
+            "style-src",
+            "script-src-elem",
+            "script-src-attr",
+            "style-src-elem",
+            "style-src-attr",
+        ):
             assert "'unsafe-inline'" not in csp.get(directive, []), (name, directive)
             assert "'unsafe-eval'" not in csp.get(directive, []), (name, directive)
         assert csp.get("frame-ancestors") == ["'none'"], name
@@ -468,8 +517,11 @@ def test_every_response_carries_the_security_headers(app, world, signed_in):
 
 
 def _session_cookie(response: TestResponse) -> str:
-    cookies = [cookie for cookie in response.headers.getlist("Set-Cookie")
-               if cookie.startswith("continuum_session=")]
+    cookies = [
+        cookie
+        for cookie in response.headers.getlist("Set-Cookie")
+        if cookie.startswith("continuum_session=")
+    ]
     assert cookies, "the sign-in page starts a session for its CSRF token"
     return cookies[-1]
 
@@ -550,8 +602,10 @@ def test_no_page_has_inline_script_or_style(app, world, signed_in):
         "case list": client.get("/cases"),
         "case": client.get(f"/cases/{case_id}"),
         "new case": client.get("/cases/new"),
-        "new case refused": client.post("/cases/new", data={
-            "prison_code": "WDI", "csrf_token": csrf_from(client.get("/cases/new").text)}),
+        "new case refused": client.post(
+            "/cases/new",
+            data={"prison_code": "WDI", "csrf_token": csrf_from(client.get("/cases/new").text)},
+        ),
         "account": client.get("/account"),
         "method not allowed": client.get("/logout"),
     }
@@ -565,6 +619,7 @@ def test_no_page_has_inline_script_or_style(app, world, signed_in):
 
 # --- rate limit ------------------------------------------------------------------------------
 
+
 def test_fourth_sign_in_attempt_in_a_minute_from_one_address_gets_429(make_app):
     app = make_app(login_rate_limit="3 per minute")
     client = app.test_client()
@@ -573,8 +628,9 @@ def test_fourth_sign_in_attempt_in_a_minute_from_one_address_gets_429(make_app):
     for _ in range(3):
         assert client.post("/o/pops/login", data=data).status_code == 401
     assert client.post("/o/pops/login", data=data).status_code == 429
-    elsewhere = client.post("/o/pops/login", data=data,
-                            environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    elsewhere = client.post(
+        "/o/pops/login", data=data, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
     assert elsewhere.status_code == 401
 
 
@@ -617,7 +673,10 @@ def test_every_non_public_route_refuses_anonymous_requests(app):
                 challenge = response.headers.get("WWW-Authenticate", "")
                 envelope = (response.get_json(silent=True) or {}).get("error", {})
                 if (response.status_code, challenge.split(" ")[0], envelope.get("status")) != (
-                        401, "Bearer", 401):
+                    401,
+                    "Bearer",
+                    401,
+                ):
                     wrong.append(f"{method} {path}: {response.status_code} {challenge!r}")
             elif (response.status_code, response.location) != (302, SIGN_IN_PAGE):
                 wrong.append(f"{method} {path}: {response.status_code} {response.location}")

@@ -11,15 +11,19 @@ import uuid
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tenants.postgres import apply_context
 from tenants.context import TenantContext
 from tenants.permissions import Role
+from tenants.postgres import apply_context
 
 
 def set_context(conn: Connection, charity: uuid.UUID | None, prisons: tuple[str, ...]) -> None:
     if charity is None:
-        conn.execute(text("SELECT set_config('app.charity_id', '', true), set_config('app.prison_codes', :p, true)"),
-                     {"p": ",".join(prisons)})
+        conn.execute(
+            text(
+                "SELECT set_config('app.charity_id', '', true), set_config('app.prison_codes', :p, true)"
+            ),
+            {"p": ",".join(prisons)},
+        )
         return
     apply_context(conn, TenantContext(charity, frozenset(prisons), Role.CASEWORKER))
 
@@ -50,7 +54,9 @@ def update_refused(conn: Connection, case_id: uuid.UUID, assignments: str, param
     """True when the database refuses the change or the row is not there to change."""
     savepoint = conn.begin_nested()
     try:
-        result = conn.execute(text(f"UPDATE cases SET {assignments} WHERE id = :id"), {"id": case_id, **params})
+        result = conn.execute(
+            text(f"UPDATE cases SET {assignments} WHERE id = :id"), {"id": case_id, **params}
+        )
     except DBAPIError:
         savepoint.rollback()
         return True

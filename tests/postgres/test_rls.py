@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import Session
 
 from app.db import make_engine, make_session_factory
 from app.models import Base, Case
-from tenants.guard import bind_tenant
 from tenants.context import TenantContext
+from tenants.guard import bind_tenant
 from tenants.model import is_tenant_table
 from tenants.permissions import Role
 from tests.conftest import APP_ROLE
@@ -92,7 +91,10 @@ def test_moving_a_case_to_another_charity_is_refused_by_policy(app_engine, pg_wo
     with app_engine.begin() as conn:
         set_context(conn, pg_world.organisations["pops"], ("LPI",))
         assert update_refused(
-            conn, pg_world.cases[("pops", "LPI")], "charity_id = :c", {"c": pg_world.organisations["nepacs"]}
+            conn,
+            pg_world.cases[("pops", "LPI")],
+            "charity_id = :c",
+            {"c": pg_world.organisations["nepacs"]},
         )
         assert not update_refused(conn, pg_world.cases[("pops", "LPI")], "status = 'closed'", {})
 
@@ -116,15 +118,19 @@ def test_every_tenant_owned_table_has_forced_rls_and_both_policies(owner_engine,
     with owner_engine.connect() as conn:
         tables = {
             row.relname: row
-            for row in conn.execute(text(
-                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
-            ))
+            for row in conn.execute(
+                text(
+                    "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+                )
+            )
         }
-        policies = conn.execute(text(
-            "SELECT tablename, permissive, roles::text[] AS roles, cmd FROM pg_policies WHERE schemaname = 'public'"
-        )).all()
+        policies = conn.execute(
+            text(
+                "SELECT tablename, permissive, roles::text[] AS roles, cmd FROM pg_policies WHERE schemaname = 'public'"
+            )
+        ).all()
     model_tenant_tables = {t.name for t in Base.metadata.sorted_tables if is_tenant_table(t)}
     assert "cases" in model_tenant_tables
     walled = set(tables) - set(NOT_TENANT_OWNED)
@@ -145,15 +151,21 @@ def test_every_tenant_owned_table_has_forced_rls_and_both_policies(owner_engine,
 def test_app_role_owns_nothing_and_bypasses_nothing(owner_engine, pg_world):
     with owner_engine.connect() as conn:
         role = conn.execute(
-            text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r"),
+            text(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r"
+            ),
             {"r": APP_ROLE},
         ).one()
         owned = conn.execute(
-            text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r"),
+            text(
+                "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r"
+            ),
             {"r": APP_ROLE},
         ).scalar()
         db_owner = conn.execute(
-            text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+            text(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            )
         ).scalar()
     assert not any(role)
     assert owned == 0
@@ -171,8 +183,12 @@ def test_pooled_connection_does_not_carry_one_requests_charity_into_the_next(pg_
             pid = first.execute(text("SELECT pg_backend_pid()")).scalar()
             # Closed without commit: the connection returns to the pool mid-transaction.
         with factory() as second:
-            assert second.execute(text("SELECT pg_backend_pid()")).scalar() == pid  # same connection
-            assert second.execute(text("SELECT current_setting('app.charity_id', true)")).scalar() in ("", None)
+            assert (
+                second.execute(text("SELECT pg_backend_pid()")).scalar() == pid
+            )  # same connection
+            assert second.execute(
+                text("SELECT current_setting('app.charity_id', true)")
+            ).scalar() in ("", None)
             assert second.execute(text("SELECT count(*) FROM cases")).scalar() == 0
         with engine.connect() as raw:
             # Even a connection used outside any session starts with no charity.
@@ -198,14 +214,17 @@ def test_every_unique_key_and_foreign_key_on_tenant_tables_includes_charity(owne
     (other than the primary key), and no foreign key between case tables without it."""
     tenant_tables = [t.name for t in Base.metadata.sorted_tables if is_tenant_table(t)]
     with owner_engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT c.relname AS tbl, con.contype, con.conname, "
-            "ARRAY(SELECT a.attname FROM unnest(con.conkey) k JOIN pg_attribute a "
-            "      ON a.attrelid = con.conrelid AND a.attnum = k)::text[] AS cols, "
-            "cf.relname AS ref FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
-            "LEFT JOIN pg_class cf ON cf.oid = con.confrelid "
-            "WHERE c.relname = ANY(:t) AND con.contype IN ('u', 'f')"
-        ), {"t": tenant_tables}).all()
+        rows = conn.execute(
+            text(
+                "SELECT c.relname AS tbl, con.contype, con.conname, "
+                "ARRAY(SELECT a.attname FROM unnest(con.conkey) k JOIN pg_attribute a "
+                "      ON a.attrelid = con.conrelid AND a.attnum = k)::text[] AS cols, "
+                "cf.relname AS ref FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
+                "LEFT JOIN pg_class cf ON cf.oid = con.confrelid "
+                "WHERE c.relname = ANY(:t) AND con.contype IN ('u', 'f')"
+            ),
+            {"t": tenant_tables},
+        ).all()
     for row in rows:
         if row.contype == "f" and row.ref not in tenant_tables:
             continue  # to reference data (organisations, prisons)
@@ -218,11 +237,12 @@ def test_orm_session_as_app_role_is_scoped_by_both_walls(pg_database, pg_world):
     factory = make_session_factory(engine)
     try:
         with factory() as session:
-            bind_tenant(session, TenantContext(pg_world.organisations["pops"], frozenset({"WDI"}), Role.CASEWORKER))
+            bind_tenant(
+                session,
+                TenantContext(pg_world.organisations["pops"], frozenset({"WDI"}), Role.CASEWORKER),
+            )
             assert set(session.scalars(select(Case.id))) == {pg_world.cases[("pops", "WDI")]}
             raw = {row[0] for row in session.execute(text("SELECT id FROM cases"))}
             assert raw == {pg_world.cases[("pops", "WDI")]}
     finally:
         engine.dispose()
-
-

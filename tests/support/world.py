@@ -62,8 +62,12 @@ def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer
         orgs = {
             "pops": ensure_organisation(session, "pops", "POPS", OrganisationKind.CHARITY),
             "nepacs": ensure_organisation(session, "nepacs", "NEPACS", OrganisationKind.CHARITY),
-            "alliance": ensure_organisation(session, "alliance", "Alliance", OrganisationKind.ALLIANCE),
-            "ministry": ensure_organisation(session, "ministry", "Ministry", OrganisationKind.MINISTRY),
+            "alliance": ensure_organisation(
+                session, "alliance", "Alliance", OrganisationKind.ALLIANCE
+            ),
+            "ministry": ensure_organisation(
+                session, "ministry", "Ministry", OrganisationKind.MINISTRY
+            ),
         }
         for slug, code in SERVICES:
             start_service(session, orgs[slug], code, date(2020, 1, 1))
@@ -75,8 +79,13 @@ def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer
         for key, slug, role, prisons in ACTORS:
             organisation = session.get(Organisation, world.organisations[slug])
             user = accounts.create_user(
-                session, organisation, username=key.replace("_", "."), display_name=key,
-                role=role, password=PASSWORD, prison_codes=prisons,
+                session,
+                organisation,
+                username=key.replace("_", "."),
+                display_name=key,
+                role=role,
+                password=PASSWORD,
+                prison_codes=prisons,
             )
             secret = totp.new_secret()
             user.totp_secret_sealed = sealer.seal(secret, f"users.totp_secret|{user.id}")
@@ -89,8 +98,10 @@ def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer
             bind_tenant(session, TenantContext(world.organisations[slug], codes, Role.SITE_MANAGER))
             for code in sorted(codes):
                 case = Case(
-                    charity_id=world.organisations[slug], prison_code=code,
-                    reference=f"{code}-20-WORLD", status=CaseStatus.ACTIVE.value,
+                    charity_id=world.organisations[slug],
+                    prison_code=code,
+                    reference=f"{code}-20-WORLD",
+                    status=CaseStatus.ACTIVE.value,
                     opened_on=date(2025, 6, 1),
                 )
                 session.add(case)

@@ -26,8 +26,9 @@ def test_short_password_is_refused(length):
 
 
 def test_password_of_minimum_length_is_accepted():
-    assert passwords.verify_password(passwords.hash_password("x" * passwords.MIN_LENGTH),
-                                     "x" * passwords.MIN_LENGTH)
+    assert passwords.verify_password(
+        passwords.hash_password("x" * passwords.MIN_LENGTH), "x" * passwords.MIN_LENGTH
+    )
 
 
 def test_right_password_verifies_and_wrong_one_does_not():

@@ -29,23 +29,35 @@ def test_variables_without_the_prefix_are_ignored(tmp_path):
     assert _load(tmp_path, HOME="/root", SECURE_COOKIES="nonsense").secure_cookies is False
 
 
-@pytest.mark.parametrize(("name", "raw"), [
-    ("CONTINUUM_LOCKOUT_THRESHOLD", "five"),
-    ("CONTINUUM_LOCKOUT_THRESHOLD", ""),
-    ("CONTINUUM_SESSION_IDLE_MINUTES", "1.5"),
-    ("CONTINUUM_SECURE_COOKIES", "maybe"),
-    ("CONTINUUM_SECURE_COOKIES", ""),
-    ("CONTINUUM_TESTING", "2"),
-])
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("CONTINUUM_LOCKOUT_THRESHOLD", "five"),
+        ("CONTINUUM_LOCKOUT_THRESHOLD", ""),
+        ("CONTINUUM_SESSION_IDLE_MINUTES", "1.5"),
+        ("CONTINUUM_SECURE_COOKIES", "maybe"),
+        ("CONTINUUM_SECURE_COOKIES", ""),
+        ("CONTINUUM_TESTING", "2"),
+    ],
+)
 def test_malformed_value_is_refused(tmp_path, name, raw):
     with pytest.raises(SettingsError, match=name):
         _load(tmp_path, **{name: raw})
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1", True), ("true", True), ("Yes", True), ("on", True),
-    ("0", False), ("false", False), ("NO", False), ("off", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("NO", False),
+        ("off", False),
+    ],
+)
 def test_boolean_spellings_are_understood(tmp_path, raw, expected):
     assert _load(tmp_path, CONTINUUM_SECURE_COOKIES=raw).secure_cookies is expected
 
@@ -72,8 +84,11 @@ def test_explicit_driver_is_left_alone(tmp_path):
 
 
 def test_continuum_database_url_wins_over_database_url(tmp_path):
-    settings = _load(tmp_path, DATABASE_URL="postgresql://other@db/x",
-                     CONTINUUM_DATABASE_URL="postgresql://app@db/continuum")
+    settings = _load(
+        tmp_path,
+        DATABASE_URL="postgresql://other@db/x",
+        CONTINUUM_DATABASE_URL="postgresql://app@db/continuum",
+    )
     assert settings.database_url == "postgresql+psycopg://app@db/continuum"
 
 
