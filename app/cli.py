@@ -252,9 +252,7 @@ def demo_code(who: str) -> None:
     """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""
     from app import demo as demo_data
 
-    credentials = demo_data._load_credentials(
-        demo_data.credentials_path(_settings().instance_path)
-    )
+    credentials = demo_data._load_credentials(demo_data.credentials_path(_settings().instance_path))
     if who not in credentials:
         raise click.BadParameter(f"no demo user {who!r}; run `continuum demo` first")
     click.echo(demo_data.current_code(credentials[who], time.time()))

@@ -6,6 +6,7 @@ test session; every test gets its own copy, so tests never see each other's writ
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -176,6 +177,25 @@ def templates(
 _counter = itertools.count()
 
 
+@contextlib.contextmanager
+def _copy_of(postgres: PostgresServer, template: Database) -> Iterator[Database]:
+    """A fresh PostgreSQL database copied from the template, dropped afterwards."""
+    name = f"continuum_t_{_worker()}_{next(_counter)}"
+    with postgres.admin_connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
+    _drop_policies(postgres, name)
+    try:
+        yield Database(
+            "postgresql",
+            postgres.url(name, user=APP_ROLE),
+            postgres.url(name, user=OWNER_ROLE),
+            name,
+        )
+    finally:
+        with postgres.admin_connect() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -196,15 +216,8 @@ def database(
         yield Database("sqlite", f"sqlite:///{copy}", f"sqlite:///{copy}")
         return
     assert postgres is not None
-    name = f"continuum_t_{_worker()}_{next(_counter)}"
-    with postgres.admin_connect() as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
-    _drop_policies(postgres, name)
-    yield Database(
-        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
-    )
-    with postgres.admin_connect() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _copy_of(postgres, template) as copy:
+        yield copy
 
 
 @pytest.fixture
@@ -216,16 +229,8 @@ def pg_database(
         pytest.skip(
             "PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)"
         )
-    template = templates["postgresql"].database
-    name = f"continuum_t_{_worker()}_{next(_counter)}"
-    with postgres.admin_connect() as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
-    _drop_policies(postgres, name)
-    yield Database(
-        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
-    )
-    with postgres.admin_connect() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _copy_of(postgres, templates["postgresql"].database) as copy:
+        yield copy
 
 
 @pytest.fixture

@@ -68,6 +68,12 @@ def _pending_user(organisation: Organisation) -> User | None:
     return user
 
 
+def _check_posted_code(user: User) -> None:
+    sealer = current_app.extensions["continuum"].totp_sealer
+    code = request.form.get("code", "")[:16]
+    accounts.check_code(db_session(), user, code, system_clock(), sealer, _policy())
+
+
 @bp.get("/login")
 def choose_organisation() -> str:
     organisations = db_session().query(Organisation).order_by(Organisation.kind, Organisation.name)
@@ -117,16 +123,8 @@ def second_factor(slug: str) -> str | Response:
         return redirect(url_for("auth.login", slug=slug))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        sealer = current_app.extensions["continuum"].totp_sealer
         try:
-            accounts.check_code(
-                db_session(),
-                user,
-                request.form.get("code", "")[:16],
-                system_clock(),
-                sealer,
-                _policy(),
-            )
+            _check_posted_code(user)
         except SignInRefused:
             errors["code"] = WRONG_CODE
         else:
@@ -148,14 +146,7 @@ def enrol(slug: str) -> str | Response:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            accounts.check_code(
-                db_session(),
-                user,
-                request.form.get("code", "")[:16],
-                system_clock(),
-                sealer,
-                _policy(),
-            )
+            _check_posted_code(user)
         except SignInRefused:
             errors["code"] = WRONG_CODE
         else:

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
@@ -67,7 +67,8 @@ def test_only_a_charity_can_serve_a_prison(owner_sessions, world):
         assert "charity" in refused.value.errors
 
 
-def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_database, tmp_path):
+@pytest.fixture
+def empty_app(empty_database, tmp_path):
     settings = load_settings(
         environ={},
         instance_path=tmp_path / "instance",
@@ -77,66 +78,52 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_datab
         testing=True,
     )
     app = create_app(settings)
-    try:
-        runner = app.test_cli_runner()
-        first = runner.invoke(args=["demo", "--no-serve"])
-        assert first.exit_code == 0, first.output
-        assert re.search(r"added \d+ cases", first.output)
-        credentials = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
-        roles = {entry["role"] for entry in credentials.values()}
-        assert roles == {
-            "caseworker",
-            "site_manager",
-            "charity_admin",
-            "alliance_coordinator",
-            "ministry_analyst",
-            "platform_operator",
-        }
-        assert (tmp_path / "instance" / "demo-credentials.json").stat().st_mode & 0o077 == 0
-        for entry in credentials.values():
-            assert entry["password"] in first.output
-        second = runner.invoke(args=["demo", "--no-serve"])
-        assert second.exit_code == 0, second.output
-        assert "data reused" in second.output
-        code = runner.invoke(args=["demo-code", "pops/liverpool.worker"])
-        assert re.fullmatch(r"\d{6}\n", code.output)
-        with app.extensions["continuum"].session_factory() as session:
-            users = session.scalar(select(func.count()).select_from(User))
-            assert users == len(credentials)
-            # Hindley changed hands: Pact until the re-tender, POPS after.
-            hindley = session.scalars(
-                select(Service).where(Service.prison_code == "HII").order_by(Service.starts_on)
-            ).all()
-            assert [s.charity.slug for s in hindley] == ["pact", "pops"]
-            assert hindley[0].ends_on == hindley[1].starts_on
-    finally:
-        app.extensions["continuum"].engine.dispose()
+    yield app
+    app.extensions["continuum"].engine.dispose()
 
 
-def test_demo_cases_are_spread_over_every_served_prison(empty_database, tmp_path):
-    settings = load_settings(
-        environ={},
-        instance_path=tmp_path / "instance",
-        database_url=empty_database.app_url,
-        migration_database_url=empty_database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-    )
-    app = create_app(settings)
-    try:
-        assert app.test_cli_runner().invoke(args=["demo", "--no-serve"]).exit_code == 0
-        from app.demo import CHARITIES
-        from tenants.context import TenantContext
-        from tenants.guard import bind_tenant
-        from tenants.permissions import Role
+def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, tmp_path):
+    runner = empty_app.test_cli_runner()
+    first = runner.invoke(args=["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert re.search(r"added \d+ cases", first.output)
+    credentials_file = tmp_path / "instance" / "demo-credentials.json"
+    credentials = json.loads(credentials_file.read_text())
+    roles = {entry["role"] for entry in credentials.values()}
+    assert roles == {
+        "caseworker",
+        "site_manager",
+        "charity_admin",
+        "alliance_coordinator",
+        "ministry_analyst",
+        "platform_operator",
+    }
+    assert credentials_file.stat().st_mode & 0o077 == 0
+    for entry in credentials.values():
+        assert entry["password"] in first.output
+    second = runner.invoke(args=["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    assert "data reused" in second.output
+    code = runner.invoke(args=["demo-code", "pops/liverpool.worker"])
+    assert re.fullmatch(r"\d{6}\n", code.output)
+    with empty_app.extensions["continuum"].session_factory() as session:
+        users = session.scalar(select(func.count()).select_from(User))
+        assert users == len(credentials)
+        # Hindley changed hands: Pact until the re-tender, POPS after.
+        hindley = session.scalars(
+            select(Service).where(Service.prison_code == "HII").order_by(Service.starts_on)
+        ).all()
+        assert [s.charity.slug for s in hindley] == ["pact", "pops"]
+        assert hindley[0].ends_on == hindley[1].starts_on
+    from app.demo import CHARITIES
+    from tenants.context import TenantContext
+    from tenants.guard import bind_tenant
+    from tenants.permissions import Role
 
-        for spec in CHARITIES:
-            with app.extensions["continuum"].session_factory() as session:
-                charity = session.scalar(select(Organisation).where(Organisation.slug == spec.slug))
-                prisons = frozenset(code for code, _, _ in spec.services)
-                bind_tenant(session, TenantContext(charity.id, prisons, Role.SITE_MANAGER))
-                seen = set(session.scalars(select(Case.prison_code).distinct()))
-                assert seen == prisons
-                assert session.execute(text("SELECT 1")).scalar() == 1
-    finally:
-        app.extensions["continuum"].engine.dispose()
+    for spec in CHARITIES:
+        with empty_app.extensions["continuum"].session_factory() as session:
+            charity = session.scalar(select(Organisation).where(Organisation.slug == spec.slug))
+            prisons = frozenset(code for code, _, _ in spec.services)
+            bind_tenant(session, TenantContext(charity.id, prisons, Role.SITE_MANAGER))
+            # Every prison the charity serves or served has demo cases, and only those.
+            assert set(session.scalars(select(Case.prison_code).distinct())) == prisons
