@@ -1,1 +1,1 @@
-"""Benchmarks: they measure and report, they never fail a build (tests assert, benchmarks report)."""
+"""Benchmarks: they measure and report, never fail a build (tests assert, benchmarks report)."""

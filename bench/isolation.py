@@ -1,11 +1,11 @@
-"""What the tenant walls cost: the case list with every wall on, against the same query without them.
+"""What the tenant walls cost: the case list with every wall on, against the same query without.
 
 Run from the repository root::
 
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.isolation
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.isolation --quick
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.isolation --sizes 1000,100000 \
-        --backends sqlite,postgresql --repeat 3
+        --backends sqlite,postgresql --repeat 5
 
 The measured unit is one caseworker's first page of ``app.services.cases.list_cases``: one
 charity, two of its prisons, newest first, 25 rows, plus the total count.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import platform
 import random
 import shutil
@@ -42,21 +43,29 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, Table, event, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory
+from app.domain.errors import Forbidden
 from app.migrate import upgrade
 from app.models import Case, CaseStatus, Prison
-from app.services.cases import CaseFilter, Page, list_cases
+from app.services.cases import (
+    COUNT_CAP,
+    CaseFilter,
+    Page,
+    case_list_statements,
+    list_cases,
+    run_case_list,
+)
 from app.services.reference import ensure_organisation, load_prisons, start_service
 from config import load_settings
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
-from tenants.permissions import OrganisationKind, Role
+from tenants.permissions import OrganisationKind, Permission, Role
 from tenants.postgres import apply_context
 
 OWNER_ROLE = "continuum_owner"
@@ -79,12 +88,20 @@ MAX_OVERHEAD = 1.15
 MAX_GROWTH = 1.5
 
 COLUMNS = (
-    "id", "reference", "status", "opened_on", "closed_on",
-    "created_at", "updated_at", "charity_id", "prison_code",
+    "id",
+    "reference",
+    "status",
+    "opened_on",
+    "closed_on",
+    "created_at",
+    "updated_at",
+    "charity_id",
+    "prison_code",
 )
 
 
 # --- timing budgets ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -97,9 +114,9 @@ class Budget:
 
 
 # The whole request (session, context, list_cases, close): what the targets are about.
-REQUEST_BUDGET = Budget(warmup_calls=30, min_calls=200, min_seconds=3.0, max_seconds=10.0)
+REQUEST_BUDGET = Budget(warmup_calls=30, min_calls=200, min_seconds=5.0, max_seconds=15.0)
 # One statement at a time in an open transaction: where the time goes.
-STATEMENT_BUDGET = Budget(warmup_calls=20, min_calls=100, min_seconds=1.0, max_seconds=4.0)
+STATEMENT_BUDGET = Budget(warmup_calls=20, min_calls=100, min_seconds=2.0, max_seconds=5.0)
 QUICK_REQUEST_BUDGET = Budget(warmup_calls=5, min_calls=30, min_seconds=0.3, max_seconds=1.0)
 QUICK_STATEMENT_BUDGET = Budget(warmup_calls=5, min_calls=20, min_seconds=0.2, max_seconds=0.5)
 
@@ -122,7 +139,9 @@ class Timing:
         return len(self.samples)
 
 
-def _time_calls(fn: Callable[[], object], calls: int, seconds: float, max_seconds: float) -> list[float]:
+def _time_calls(
+    fn: Callable[[], object], calls: int, seconds: float, max_seconds: float
+) -> list[float]:
     samples: list[float] = []
     start = time.perf_counter()
     while True:
@@ -132,6 +151,24 @@ def _time_calls(fn: Callable[[], object], calls: int, seconds: float, max_second
         elapsed = time.perf_counter() - start
         if elapsed >= max_seconds or (len(samples) >= calls and elapsed >= seconds):
             return samples
+
+
+def measure_one(fn: Callable[[], object], budget: Budget, repeat: int) -> Timing:
+    for _ in range(budget.warmup_calls):
+        fn()
+    timing = Timing()
+    rounds = max(1, repeat)
+    for _ in range(rounds):
+        gc.collect()
+        timing.samples.extend(
+            _time_calls(
+                fn,
+                math.ceil(budget.min_calls / rounds),
+                budget.min_seconds / rounds,
+                budget.max_seconds / rounds,
+            )
+        )
+    return timing
 
 
 def measure_pair(
@@ -156,6 +193,7 @@ def measure_pair(
 
 
 # --- the data ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -186,15 +224,22 @@ def build_reference(owner: sessionmaker[Session]) -> Layout:
         codes = sorted(session.scalars(select(Prison.code).where(Prison.active)))
         needed = CHARITIES * PRISONS_PER_CHARITY
         if len(codes) < needed:
-            raise SystemExit(f"the prison register has {len(codes)} active prisons, {needed} needed")
+            raise SystemExit(
+                f"the prison register has {len(codes)} active prisons, {needed} needed"
+            )
         chosen = rng.sample(codes, needed)
         charity_ids = []
         prisons = []
         for index in range(CHARITIES):
             charity = ensure_organisation(
-                session, f"bench-{index + 1}", f"Bench charity {index + 1}", OrganisationKind.CHARITY
+                session,
+                f"bench-{index + 1}",
+                f"Bench charity {index + 1}",
+                OrganisationKind.CHARITY,
             )
-            served = tuple(sorted(chosen[index * PRISONS_PER_CHARITY : (index + 1) * PRISONS_PER_CHARITY]))
+            served = tuple(
+                sorted(chosen[index * PRISONS_PER_CHARITY : (index + 1) * PRISONS_PER_CHARITY])
+            )
             for code in served:
                 start_service(session, charity, code, date(2020, 1, 1))
             charity_ids.append(charity.id)
@@ -237,20 +282,22 @@ def load_cases_sqlite(app_sessions: sessionmaker[Session], layout: Layout, count
     per_charity: list[list[dict[str, Any]]] = [[] for _ in range(CHARITIES)]
     for row in generate_cases(layout, count):
         per_charity[layout.charity_ids.index(row[7])].append(dict(zip(COLUMNS, row, strict=True)))
+    cases_table = cast(Table, Case.__table__)
     with app_sessions() as session:
         for index, rows in enumerate(per_charity):
             bind_tenant(session, layout.charity_context(index))
             for start in range(0, len(rows), 10_000):
-                session.execute(insert(Case.__table__), rows[start : start + 10_000])
+                session.execute(insert(cases_table), rows[start : start + 10_000])
         session.commit()
 
 
 def load_cases_postgres(server: Any, dbname: str, layout: Layout, count: int) -> None:
     """COPY as the superuser, which bypasses row-level security: for loading only."""
     with server.admin_connect(dbname) as conn:
-        with conn.cursor() as cursor, cursor.copy(
-            f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in generate_cases(layout, count):
                 copy.write_row(row)
         # VACUUM sets the visibility map (index-only scans), ANALYZE the statistics, and a
@@ -260,7 +307,10 @@ def load_cases_postgres(server: Any, dbname: str, layout: Layout, count: int) ->
 
 # --- the two ways of asking ----------------------------------------------------------------------
 
-def walls_on_call(factory: sessionmaker[Session], context: TenantContext) -> Callable[[], Page[Case]]:
+
+def walls_on_call(
+    factory: sessionmaker[Session], context: TenantContext
+) -> Callable[[], Page[Case]]:
     def call() -> Page[Case]:
         with factory() as session:
             bind_tenant(session, context)
@@ -269,36 +319,47 @@ def walls_on_call(factory: sessionmaker[Session], context: TenantContext) -> Cal
     return call
 
 
+def _scope(context: TenantContext) -> Any:
+    """The filter the walls add, written out by hand for the baseline."""
+    prisons = tuple(sorted(context.prison_codes))
+    return (Case.charity_id == context.charity_id) & Case.prison_code.in_(prisons)
+
+
 def baseline_statements(context: TenantContext) -> tuple[Any, Any]:
     """``list_cases``'s two statements with the walls' filter written out by hand."""
-    prisons = tuple(sorted(context.prison_codes))
-    query = select(Case).where(Case.charity_id == context.charity_id, Case.prison_code.in_(prisons))
-    count = select(func.count()).select_from(query.subquery())
-    page = query.order_by(Case.opened_on.desc(), Case.id).limit(PER_PAGE).offset(0)
-    return count, page
+    return case_list_statements(CaseFilter(), 1, PER_PAGE, scope=_scope(context))
 
 
 def walled_statements() -> tuple[Any, Any]:
     """``list_cases``'s two statements as written there; the ORM guard adds the scope."""
-    query = select(Case)
-    count = select(func.count()).select_from(query.subquery())
-    page = query.order_by(Case.opened_on.desc(), Case.id).limit(PER_PAGE).offset(0)
-    return count, page
+    return case_list_statements(CaseFilter(), 1, PER_PAGE)
 
 
-def walls_off_call(factory: sessionmaker[Session], context: TenantContext) -> Callable[[], Page[Case]]:
-    count_stmt, page_stmt = baseline_statements(context)
+def baseline_list_cases(
+    session: Session, context: TenantContext, filters: CaseFilter, page: int = 1, per_page: int = 25
+) -> Page[Case]:
+    """``list_cases`` with the scope the walls add written into the WHERE clause.
 
+    Built afresh on every call, as ``list_cases`` builds its statements, so statement
+    construction and compilation-cache lookups are on both sides of the comparison."""
+    if not context.may(Permission.CASE_READ):
+        raise Forbidden(Permission.CASE_READ.value)
+    count, rows = case_list_statements(filters, page, per_page, scope=_scope(context))
+    return run_case_list(session, count, rows, page, per_page)
+
+
+def walls_off_call(
+    factory: sessionmaker[Session], context: TenantContext
+) -> Callable[[], Page[Case]]:
     def call() -> Page[Case]:
         with factory() as session:
-            total = session.scalar(count_stmt) or 0
-            items = session.scalars(page_stmt).all()
-            return Page(list(items), total, 1, PER_PAGE)
+            return baseline_list_cases(session, context, CaseFilter(), page=1, per_page=PER_PAGE)
 
     return call
 
 
 # --- one backend at one size ---------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -311,6 +372,7 @@ class Result:
     count_on: Timing
     page_off: Timing
     page_on: Timing
+    set_context: Timing | None = None  # PostgreSQL: the set_config round trip per transaction
     plans: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -332,7 +394,9 @@ def _capturing(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     """The SQL and parameters as sent to the driver, for statements on the cases table."""
     seen: list[tuple[str, Any]] = []
 
-    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+    def before(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool
+    ) -> None:
         if "cases" in statement:
             seen.append((statement, parameters))
 
@@ -343,11 +407,15 @@ def _capturing(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", before)
 
 
-def _statement_call(session: Session, statement: Any, scalar: bool) -> Callable[[], object]:
+def _statement_call(
+    session: Session, build: Callable[[], Any], scalar: bool
+) -> Callable[[], object]:
+    """One of list_cases's statements, built afresh and executed, as list_cases does."""
+
     def call() -> object:
         if scalar:
-            return session.scalar(statement)
-        rows = session.scalars(statement).all()
+            return session.scalar(build())
+        rows = session.scalars(build()).all()
         # Each request starts with an empty identity map; keep the repeated loads honest.
         session.expunge_all()
         return rows
@@ -355,27 +423,49 @@ def _statement_call(session: Session, statement: Any, scalar: bool) -> Callable[
     return call
 
 
-def explain(target: Target, on_engine: Engine, off_engine: Engine, context: TenantContext,
-            on_sql: list[tuple[str, Any]], off_sql: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+def _execution_ms(plan: list[str]) -> float:
+    for line in plan:
+        if line.startswith("Execution Time:"):
+            return float(line.split()[2])
+    return math.inf
+
+
+def explain(
+    target: Target,
+    on_engine: Engine,
+    off_engine: Engine,
+    context: TenantContext,
+    on_sql: list[tuple[str, Any]],
+    off_sql: list[tuple[str, Any]],
+) -> list[tuple[str, str]]:
     plans: list[tuple[str, str]] = []
     labels = ("count", "page")
     if target.backend == "postgresql":
         prefix = "EXPLAIN (ANALYZE, BUFFERS) "
-        for side, engine, statements in (("walls on, as continuum_app", on_engine, on_sql),
-                                         ("walls off, as the superuser", off_engine, off_sql)):
+        for side, engine, statements in (
+            ("walls on, as continuum_app", on_engine, on_sql),
+            ("walls off, as the superuser", off_engine, off_sql),
+        ):
             with engine.connect() as conn:
                 if side.startswith("walls on"):
                     apply_context(conn, context)  # set_config(..., true), as the session does
                 for label, (sql, params) in zip(labels, statements, strict=True):
-                    # Run once unexplained so the plan shown is a warm one, like the timed ones.
+                    # Warm, and the fastest of three: one EXPLAIN ANALYZE is a single noisy
+                    # sample, and the point here is the plan's shape, not its timing.
                     conn.exec_driver_sql(sql, params).fetchall()
-                    lines = [row[0] for row in conn.exec_driver_sql(prefix + sql, params)]
+                    runs = [
+                        [row[0] for row in conn.exec_driver_sql(prefix + sql, params)]
+                        for _ in range(3)
+                    ]
+                    lines = min(runs, key=_execution_ms)
                     plans.append((f"{label} query, {side}", "\n".join(lines)))
                 conn.rollback()
     else:
         prefix = "EXPLAIN QUERY PLAN "
-        for side, engine, statements in (("walls on", on_engine, on_sql),
-                                         ("walls off", off_engine, off_sql)):
+        for side, engine, statements in (
+            ("walls on", on_engine, on_sql),
+            ("walls off", off_engine, off_sql),
+        ):
             with engine.connect() as conn:
                 for label, (sql, params) in zip(labels, statements, strict=True):
                     rows = conn.exec_driver_sql(prefix + sql, params).fetchall()
@@ -386,6 +476,12 @@ def explain(target: Target, on_engine: Engine, off_engine: Engine, context: Tena
                         lines.append("  " * (depth[node] - 1) + detail)
                     plans.append((f"{label} query, {side}", "\n".join(lines)))
     return plans
+
+
+def _check(ok: bool, message: str) -> None:
+    """Correctness, not timing: a baseline that returns other rows would make the ratio a lie."""
+    if not ok:
+        raise RuntimeError(f"isolation bench: {message}")
 
 
 def run_target(target: Target, layout: Layout, count: int, args: argparse.Namespace) -> Result:
@@ -405,38 +501,84 @@ def run_target(target: Target, layout: Layout, count: int, args: argparse.Namesp
             walled = on_call()
         with _capturing(off_engine) as off_sql:
             plain = off_call()
-        assert walled.total == plain.total, (walled.total, plain.total)
-        assert [c.id for c in walled.items] == [c.id for c in plain.items], "walls on/off rows differ"
-        assert len(walled.items) == min(PER_PAGE, walled.total)
-        assert all(c.charity_id == context.charity_id and c.prison_code in context.prison_codes
-                   for c in walled.items)
-        expected = sum(1 for i in range(count) if i % CHARITIES == 0
-                       and (i // CHARITIES) % PRISONS_PER_CHARITY < CASEWORKER_PRISONS)
-        assert walled.total == expected, (walled.total, expected)
-        assert len(on_sql) == 2 and len(off_sql) == 2, (on_sql, off_sql)
+        expected = sum(
+            1
+            for i in range(count)
+            if i % CHARITIES == 0 and (i // CHARITIES) % PRISONS_PER_CHARITY < CASEWORKER_PRISONS
+        )
+        # list_cases counts up to COUNT_CAP and says when it stopped there.
+        _check(
+            walled.total == plain.total == min(expected, COUNT_CAP)
+            and walled.total_capped == plain.total_capped == (expected > COUNT_CAP),
+            f"totals differ: {walled.total}, {plain.total}, expected {expected}",
+        )
+        _check(
+            [c.id for c in walled.items] == [c.id for c in plain.items],
+            "walls on and walls off returned different rows",
+        )
+        _check(len(walled.items) == min(PER_PAGE, expected), "short page")
+        _check(
+            all(
+                c.charity_id == context.charity_id and c.prison_code in context.prison_codes
+                for c in walled.items
+            ),
+            "a row outside the context",
+        )
+        _check(len(on_sql) == 2 and len(off_sql) == 2, f"expected two statements each: {on_sql}")
 
-        print(f"  timing {target.backend} at {count:,} cases ({walled.total:,} visible) ...",
-              file=sys.stderr, flush=True)
+        print(
+            f"  timing {target.backend} at {count:,} cases ({walled.total:,} visible) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         request_off, request_on = measure_pair(off_call, on_call, request_budget, args.repeat)
 
         # Statement by statement, inside one open transaction each: no session set-up, no
         # set_config, no pool checkout; just what the database and the ORM do per statement.
-        on_count, on_page = walled_statements()
-        off_count, off_page = baseline_statements(context)
+        def on_count() -> Any:
+            return walled_statements()[0]
+
+        def on_page() -> Any:
+            return walled_statements()[1]
+
+        def off_count() -> Any:
+            return baseline_statements(context)[0]
+
+        def off_page() -> Any:
+            return baseline_statements(context)[1]
+
         with on_factory() as on_session, off_factory() as off_session:
             bind_tenant(on_session, context)
             count_off, count_on = measure_pair(
                 _statement_call(off_session, off_count, True),
                 _statement_call(on_session, on_count, True),
-                statement_budget, args.repeat,
+                statement_budget,
+                args.repeat,
             )
             page_off, page_on = measure_pair(
                 _statement_call(off_session, off_page, False),
                 _statement_call(on_session, on_page, False),
-                statement_budget, args.repeat,
+                statement_budget,
+                args.repeat,
             )
-        result = Result(target.backend, count, walled.total, request_off, request_on,
-                        count_off, count_on, page_off, page_on)
+            set_context = None
+            if target.backend == "postgresql":
+                connection = on_session.connection()
+                set_context = measure_one(
+                    lambda: apply_context(connection, context), statement_budget, args.repeat
+                )
+        result = Result(
+            target.backend,
+            count,
+            walled.total,
+            request_off,
+            request_on,
+            count_off,
+            count_on,
+            page_off,
+            page_on,
+            set_context,
+        )
         if count == max(args.sizes):
             result.plans = explain(target, on_engine, off_engine, context, on_sql, off_sql)
         return result
@@ -447,10 +589,14 @@ def run_target(target: Target, layout: Layout, count: int, args: argparse.Namesp
 
 # --- the backends --------------------------------------------------------------------------------
 
+
 def _settings(tmp: Path, app_url: str, owner_url: str) -> Any:
     return load_settings(
-        environ={}, instance_path=tmp, database_url=app_url, migration_database_url=owner_url,
-        secret_key="bench",
+        environ={},
+        instance_path=tmp,
+        database_url=app_url,
+        migration_database_url=owner_url,
+        secret_key="bench",  # noqa: S106 - not a secret: a throwaway bench database
     )
 
 
@@ -499,9 +645,11 @@ def run_postgres(tmp: Path, args: argparse.Namespace, stack: ExitStack) -> tuple
 
     stack.callback(drop_databases)  # for an external server; a managed one is simply deleted
     with server.admin_connect() as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        for role, options in ((OWNER_ROLE, "LOGIN NOSUPERUSER"),
-                              (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")):
+        version = str((conn.execute("SHOW server_version").fetchone() or ("?",))[0])
+        for role, options in (
+            (OWNER_ROLE, "LOGIN NOSUPERUSER"),
+            (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+        ):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if exists is None:
                 conn.execute(f"CREATE ROLE {role} {options}")
@@ -523,11 +671,14 @@ def run_postgres(tmp: Path, args: argparse.Namespace, stack: ExitStack) -> tuple
             owner_engine.dispose()
         load_cases_postgres(server, name, layout, count)
         _timed(f"postgresql: migrated and loaded {count:,} cases")(started)
-        results.append(run_target(Target("postgresql", app_url, server.url(name)), layout, count, args))
+        results.append(
+            run_target(Target("postgresql", app_url, server.url(name)), layout, count, args)
+        )
     return results, version
 
 
 # --- the report ----------------------------------------------------------------------------------
+
 
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
@@ -544,29 +695,62 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def report(results: list[Result], args: argparse.Namespace, versions: dict[str, str]) -> None:
     smallest, largest = min(args.sizes), max(args.sizes)
     print()
-    print("Isolation benchmark: a caseworker's first page of list_cases "
-          f"({CHARITIES} charities x {PRISONS_PER_CHARITY} prisons, {CASEWORKER_PRISONS} prisons "
-          f"visible, {PER_PAGE} rows + total)")
-    print(f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-          f"SQLite {sqlite3.sqlite_version}"
-          + (f", PostgreSQL {versions['postgresql']}" if "postgresql" in versions else "")
-          + f", repeat {args.repeat}{', QUICK' if args.quick else ''}")
+    print(
+        "Isolation benchmark: a caseworker's first page of list_cases "
+        f"({CHARITIES} charities x {PRISONS_PER_CHARITY} prisons, {CASEWORKER_PRISONS} prisons "
+        f"visible, {PER_PAGE} rows + total)"
+    )
+    print(
+        f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}"
+        + (f", PostgreSQL {versions['postgresql']}" if "postgresql" in versions else "")
+        + f", repeat {args.repeat}{', QUICK' if args.quick else ''}"
+    )
+    print(
+        f"{os.cpu_count()} CPUs; load average {args.load_before[0]:.2f} before the run, "
+        f"{os.getloadavg()[0]:.2f} after (well above the CPU count means the figures are noisy)"
+    )
     print()
     print("Per request (new session, bind context, list_cases, close); milliseconds")
     rows = []
     for r in results:
-        rows.append([
-            r.backend, f"{r.cases:,}", f"{r.visible:,}",
-            f"{r.request_off.median_ms:.3f}", f"{r.request_off.p95_ms:.3f}",
-            f"{r.request_on.median_ms:.3f}", f"{r.request_on.p95_ms:.3f}",
-            f"{r.overhead:.3f}", _verdict(r.overhead <= MAX_OVERHEAD),
-            f"{r.request_off.calls}/{r.request_on.calls}",
-        ])
-    print(_table(["backend", "cases", "visible", "off med", "off p95", "on med", "on p95",
-                  f"on/off (<= {MAX_OVERHEAD})", "target", "calls off/on"], rows))
+        rows.append(
+            [
+                r.backend,
+                f"{r.cases:,}",
+                f"{r.visible:,}",
+                f"{r.request_off.median_ms:.3f}",
+                f"{r.request_off.p95_ms:.3f}",
+                f"{r.request_on.median_ms:.3f}",
+                f"{r.request_on.p95_ms:.3f}",
+                f"{r.overhead:.3f}",
+                _verdict(r.overhead <= MAX_OVERHEAD),
+                f"{r.request_off.calls}/{r.request_on.calls}",
+            ]
+        )
+    print(
+        _table(
+            [
+                "backend",
+                "cases",
+                "visible",
+                "off med",
+                "off p95",
+                "on med",
+                "on p95",
+                f"on/off (<= {MAX_OVERHEAD})",
+                "target",
+                "calls off/on",
+            ],
+            rows,
+        )
+    )
 
     print()
-    print(f"Growth: median at {largest:,} / median at {smallest:,} cases (target <= {MAX_GROWTH}, walls on)")
+    print(
+        f"Growth: median at {largest:,} / median at {smallest:,} cases "
+        f"(target <= {MAX_GROWTH}, walls on)"
+    )
     rows = []
     for backend in dict.fromkeys(r.backend for r in results):
         by_size = {r.cases: r for r in results if r.backend == backend}
@@ -575,30 +759,76 @@ def report(results: list[Result], args: argparse.Namespace, versions: dict[str, 
         small, big = by_size[smallest], by_size[largest]
         growth_on = big.request_on.median_ms / small.request_on.median_ms
         growth_off = big.request_off.median_ms / small.request_off.median_ms
-        rows.append([
-            backend, f"{growth_on:.2f}", _verdict(growth_on <= MAX_GROWTH), f"{growth_off:.2f}",
-            f"{big.count_on.median_ms / small.count_on.median_ms:.2f}",
-            f"{big.page_on.median_ms / small.page_on.median_ms:.2f}",
-        ])
+        rows.append(
+            [
+                backend,
+                f"{growth_on:.2f}",
+                _verdict(growth_on <= MAX_GROWTH),
+                f"{growth_off:.2f}",
+                f"{big.count_on.median_ms / small.count_on.median_ms:.2f}",
+                f"{big.page_on.median_ms / small.page_on.median_ms:.2f}",
+            ]
+        )
     if rows:
-        print(_table(["backend", "walls on", "target", "walls off", "count stmt (on)",
-                      "page stmt (on)"], rows))
+        print(
+            _table(
+                ["backend", "walls on", "target", "walls off", "count stmt (on)", "page stmt (on)"],
+                rows,
+            )
+        )
 
     print()
     print("Per statement, inside one open transaction (median ms; where the time goes)")
     rows = []
     for r in results:
+        statements_on = r.count_on.median_ms + r.page_on.median_ms
+        statements_off = r.count_off.median_ms + r.page_off.median_ms
         for label, off, on in (("count", r.count_off, r.count_on), ("page", r.page_off, r.page_on)):
-            share = on.median_ms / (r.count_on.median_ms + r.page_on.median_ms)
-            rows.append([
-                r.backend, f"{r.cases:,}", label, f"{off.median_ms:.3f}", f"{on.median_ms:.3f}",
-                f"{on.median_ms / off.median_ms:.3f}", f"{share:.0%}",
-            ])
-        statements = r.count_on.median_ms + r.page_on.median_ms
-        rows.append([r.backend, f"{r.cases:,}", "rest of request", "",
-                     f"{r.request_on.median_ms - statements:.3f}", "", ""])
-    print(_table(["backend", "cases", "statement", "off med", "on med", "on/off",
-                  "share of stmts (on)"], rows))
+            rows.append(
+                [
+                    r.backend,
+                    f"{r.cases:,}",
+                    label,
+                    f"{off.median_ms:.3f}",
+                    f"{on.median_ms:.3f}",
+                    f"{on.median_ms / off.median_ms:.3f}",
+                    f"{on.median_ms / statements_on:.0%}",
+                ]
+            )
+        if r.set_context is not None:
+            rows.append(
+                [
+                    r.backend,
+                    f"{r.cases:,}",
+                    "set_config",
+                    "-",
+                    f"{r.set_context.median_ms:.3f}",
+                    "",
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                r.backend,
+                f"{r.cases:,}",
+                "rest of request",
+                f"{r.request_off.median_ms - statements_off:.3f}",
+                f"{r.request_on.median_ms - statements_on:.3f}",
+                "",
+                "",
+            ]
+        )
+    print(
+        _table(
+            ["backend", "cases", "statement", "off med", "on med", "on/off", "share of stmts (on)"],
+            rows,
+        )
+    )
+    print(
+        "(rest of request = per-request median minus the two statements: session, pool "
+        "checkout and ping or SQLite connect, commit/close; on PostgreSQL with walls on it "
+        "includes the set_config round trip shown above)"
+    )
 
     for r in results:
         if not r.plans:
@@ -613,10 +843,13 @@ def report(results: list[Result], args: argparse.Namespace, versions: dict[str, 
 
 # --- entry point ---------------------------------------------------------------------------------
 
+
 def _sizes(raw: str) -> tuple[int, ...]:
     sizes = tuple(sorted({int(part.replace("_", "")) for part in raw.split(",") if part.strip()}))
     if not sizes or sizes[0] < CHARITIES * PRISONS_PER_CHARITY:
-        raise argparse.ArgumentTypeError(f"sizes must be at least {CHARITIES * PRISONS_PER_CHARITY}")
+        raise argparse.ArgumentTypeError(
+            f"sizes must be at least {CHARITIES * PRISONS_PER_CHARITY}"
+        )
     return sizes
 
 
@@ -629,14 +862,30 @@ def _backends(raw: str) -> tuple[str, ...]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.isolation", description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="comma-separated case counts (default 1000,100000; --quick 500,5000)")
-    parser.add_argument("--backends", type=_backends, default=BACKENDS,
-                        help="comma-separated: sqlite,postgresql (default both)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="interleaved walls-off/walls-on rounds per configuration (default 3)")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds, not minutes)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.isolation", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="comma-separated case counts (default 1000,100000; --quick 500,5000)",
+    )
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=BACKENDS,
+        help="comma-separated: sqlite,postgresql (default both)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="interleaved walls-off/walls-on rounds per configuration (default 5)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a small smoke run (seconds, not minutes)"
+    )
     args = parser.parse_args(argv)
     if args.sizes is None:
         args.sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
@@ -646,6 +895,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    args.load_before = os.getloadavg()
     started = time.perf_counter()
     results: list[Result] = []
     versions: dict[str, str] = {}
@@ -660,7 +910,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if pg_results:
                 versions["postgresql"] = version
     report(results, args, versions)
-    print(f"\n(total run {time.perf_counter() - started:.0f}s; timings are reported, never asserted)")
+    print(
+        f"\n(total run {time.perf_counter() - started:.0f}s; timings are reported, never asserted)"
+    )
     return 0
 
 

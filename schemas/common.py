@@ -41,4 +41,7 @@ class PageMeta(OutputSchema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+    total_capped = fields.Boolean(
+        metadata={"description": "true when there are more items than total (counting stops)"}
+    )
     pages = fields.Integer()

@@ -41,6 +41,7 @@ class CaseCollection(MethodView):
             "page": page.page,
             "per_page": page.per_page,
             "total": page.total,
+            "total_capped": page.total_capped,
             "pages": page.pages,
         }
         return {"items": page.items, "meta": meta}

@@ -43,10 +43,13 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
         UniqueConstraint("charity_id", "id"),
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
         CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="dates_in_order"),
-        # The case list: one charity, its permitted prisons, newest first.
+        # Counting and listing one prison's cases.
         Index(
             "ix_cases_charity_id_prison_code_opened_on", "charity_id", "prison_code", "opened_on"
         ),
+        # The case list across a worker's prisons, newest first: walked backwards, it stops after
+        # one page instead of sorting every visible case (bench/isolation.py).
+        Index("ix_cases_charity_id_opened_on_id", "charity_id", "opened_on", "id", "prison_code"),
     )
 
     reference: Mapped[str] = mapped_column(String(24), nullable=False)
