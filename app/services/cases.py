@@ -73,7 +73,10 @@ def case_list_statements(
         query = query.where(Case.opened_on <= filters.opened_to)
     # A constant column lets the database count from an index without visiting rows.
     bounded = (
-        query.with_only_columns(literal_column("1")).select_from(Case).limit(COUNT_CAP + 1).subquery()
+        query.with_only_columns(literal_column("1"))
+        .select_from(Case)
+        .limit(COUNT_CAP + 1)
+        .subquery()
     )
     count = select(func.count()).select_from(bounded)
     # Newest first; the id breaks ties in the same direction so one index serves the order.

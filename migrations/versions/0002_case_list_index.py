@@ -17,7 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_cases_charity_id_opened_on_id", "cases", ["charity_id", "opened_on", "id", "prison_code"]
+        "ix_cases_charity_id_opened_on_id",
+        "cases",
+        ["charity_id", "opened_on", "id", "prison_code"],
     )
 
 
