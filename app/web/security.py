@@ -7,6 +7,7 @@ personal token on the API. Forgetting a decorator therefore fails safe.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
@@ -130,8 +131,21 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def _fingerprint() -> str:
+    """The session's fingerprint: the connection's address and the browser.
+
+    flask-login's own takes the first X-Forwarded-For entry, which the client sets, so a stolen
+    cookie could claim its victim's address. ``request.remote_addr`` is the socket's peer, or
+    what a ProxyFix configured for the real proxy says.
+    """
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha512(f"{request.remote_addr}|{agent}".encode()).hexdigest()
+
+
 def init_security(app: Flask) -> None:
     login_manager.session_protection = "strong"
+    # flask-login has no public hook for this; the attribute is its documented-in-code seam.
+    login_manager._session_identifier_generator = _fingerprint
     login_manager.login_view = "auth.choose_organisation"
     app.before_request(_authenticate)
     app.after_request(_headers)

@@ -324,8 +324,14 @@ def test_enrolled_user_cannot_reach_the_enrolment_page(app, world):
     [
         {"headers": {"User-Agent": "Mozilla/5.0 (somebody else's browser)"}},
         {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}},
+        # A stolen cookie from another address, claiming the victim's address in a header the
+        # client controls: the fingerprint uses the connection's address, not the header.
+        {
+            "environ_base": {"REMOTE_ADDR": "203.0.113.9"},
+            "headers": {"X-Forwarded-For": "127.0.0.1"},
+        },
     ],
-    ids=["user-agent", "address"],
+    ids=["user-agent", "address", "spoofed-forwarded-for"],
 )
 def test_session_ends_when_the_fingerprint_changes(signed_in, change):
     client = signed_in("pops_liverpool")
