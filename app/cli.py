@@ -192,6 +192,36 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
     click.echo(secret)
 
 
+# --- audit ----------------------------------------------------------------------------------
+
+
+@click.group("audit", cls=AppGroup)
+def audit_group() -> None:
+    """The audit log's hash chains."""
+
+
+@audit_group.command("verify")
+@click.option("--chain", "only", default=None, help="one chain: a charity's id, or platform")
+def audit_verify(only: str | None) -> None:
+    """Check every chain (or one) from its first event; exit 1 if any is broken."""
+    from app.services import audit
+
+    broken = False
+    # The app role may read the audit log; it is the owner role it is guarded against.
+    with _app_factory()() as session:
+        for chain in [only] if only else audit.chains(session):
+            result = audit.verify(session, chain)
+            if result.ok:
+                click.echo(f"ok {chain} {result.checked} events")
+            else:
+                broken = True
+                click.echo(
+                    f"BROKEN {chain} at sequence {result.first_bad_sequence}: {result.reason}"
+                )
+    if broken:
+        sys.exit(1)
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -278,7 +308,15 @@ def _serve(app: Flask, host: str, port: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (db_group, reference_group, users_group, tokens_group, demo, demo_code):
+    for command in (
+        db_group,
+        reference_group,
+        users_group,
+        tokens_group,
+        audit_group,
+        demo,
+        demo_code,
+    ):
         app.cli.add_command(command)
 
 

@@ -7,13 +7,14 @@ Run from the repository root::
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.isolation --sizes 1000,100000 \
         --backends sqlite,postgresql --repeat 5
 
-The measured unit is one caseworker's first page of ``app.services.cases.list_cases``: one
-charity, two of its prisons, newest first, 25 rows, plus the total count.
+The measured unit is one caseworker's first page of ``app.services.cases.page_of_cases`` (the
+query of ``list_cases``, without its audit event): one charity, two of its prisons, newest first,
+25 rows, plus the total count.
 
 - **walls on**: a session from ``make_session_factory(make_engine(app_url))`` (ORM guard, and on
   PostgreSQL the row-level security context set per transaction), connected as the application
   role ``continuum_app`` on PostgreSQL, with the context bound by ``bind_tenant``, calling
-  ``list_cases`` exactly as the service does;
+  ``page_of_cases`` exactly as ``list_cases`` does;
 - **walls off** (the bench-only baseline): ``make_session_factory(engine, walls=False)`` on an
   engine connected as a role that bypasses row-level security (the superuser on PostgreSQL),
   running the same two statements with the filter written out in the WHERE clause.
@@ -58,7 +59,7 @@ from app.services.cases import (
     CaseFilter,
     Page,
     case_list_statements,
-    list_cases,
+    page_of_cases,
     run_case_list,
 )
 from app.services.reference import ensure_organisation, load_prisons, start_service
@@ -314,7 +315,8 @@ def walls_on_call(
     def call() -> Page[Case]:
         with factory() as session:
             bind_tenant(session, context)
-            return list_cases(session, context, CaseFilter(), page=1, per_page=PER_PAGE)
+            # The query without its audit event: the comparison is of the walls alone.
+            return page_of_cases(session, context, CaseFilter(), page=1, per_page=PER_PAGE)
 
     return call
 

@@ -9,9 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from app.domain.clock import system_clock
 from app.models import Case
 from app.services import cases
+from app.web.audit import request_origin
 from schemas.cases import CaseCreate, CaseOut, CasePage, CaseQuery
 from schemas.common import ErrorEnvelope
 from tenants.flask import require_context, tenant_session
@@ -35,7 +35,12 @@ class CaseCollection(MethodView):
             opened_to=query.get("opened_to"),
         )
         page = cases.list_cases(
-            tenant_session(), require_context(), filters, query["page"], query["per_page"]
+            tenant_session(),
+            require_context(),
+            request_origin(),
+            filters,
+            query["page"],
+            query["per_page"],
         )
         meta = {
             "page": page.page,
@@ -53,7 +58,7 @@ class CaseCollection(MethodView):
     @blp.alt_response(422, schema=ErrorEnvelope)
     def post(self, data: dict[str, Any]) -> Case:
         """Open a case at one of your prisons."""
-        return cases.open_case(tenant_session(), require_context(), system_clock, **data)
+        return cases.open_case(tenant_session(), require_context(), request_origin(), **data)
 
 
 @blp.route("/<uuid:case_id>")
@@ -64,4 +69,4 @@ class CaseItem(MethodView):
     @blp.alt_response(404, schema=ErrorEnvelope)
     def get(self, case_id: uuid.UUID) -> Case:
         """One case, if it is yours to see; otherwise 404, whether or not it exists."""
-        return cases.get_case(tenant_session(), require_context(), case_id)
+        return cases.get_case(tenant_session(), require_context(), request_origin(), case_id)

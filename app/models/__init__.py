@@ -1,5 +1,6 @@
 """Every model, imported here so the metadata is complete wherever ``app.models`` is imported."""
 
+from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.cases import Case, CaseStatus
 from app.models.people import ApiToken, User, UserPrison
@@ -7,6 +8,7 @@ from app.models.reference import Organisation, Prison, Service
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Base",
     "Case",
     "CaseStatus",

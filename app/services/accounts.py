@@ -16,6 +16,8 @@ from app.security import totp
 from app.security.passwords import WeakPassword, hash_password, needs_rehash, verify_password
 from app.security.sealing import Sealer
 from app.security.tokens import display_prefix, new_token, token_digest
+from app.services import audit
+from app.services.audit import Origin
 from app.services.reference import prisons_ever_served
 from tenants.permissions import ROLE_ORGANISATION, Role, is_charity_role
 
@@ -105,12 +107,43 @@ def _locked(user: User, now: datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
-def _record_failure(session: Session, user: User, now: datetime, policy: LockoutPolicy) -> None:
+def _count_failure(user: User, now: datetime, policy: LockoutPolicy) -> None:
     user.failed_attempts += 1
     if user.failed_attempts >= policy.threshold:
         user.locked_until = now + timedelta(minutes=policy.minutes)
         user.failed_attempts = 0
+
+
+def _audit_sign_in(
+    session: Session,
+    organisation: Organisation,
+    user: User | None,
+    origin: Origin,
+    outcome: str,
+) -> None:
+    """One event per sign-in step refused, and one per sign-in completed; a charity's staff in
+    its own chain, everyone else in the platform's. Never the username typed."""
+    audit.record(
+        session,
+        audit.draft_event(
+            origin,
+            chain=audit.chain_for(organisation.id, organisation.is_charity),
+            actor=user.id if user is not None else audit.UNKNOWN_ACTOR,
+            organisation=organisation.id,
+            action="auth.sign_in",
+            record_type="user",
+            outcome=outcome,
+        ),
+    )
+
+
+def _refused(
+    session: Session, organisation: Organisation, user: User | None, origin: Origin, reason: str
+) -> SignInRefused:
+    """Commit the refusal's audit event (and any failure counted with it); return the error."""
+    _audit_sign_in(session, organisation, user, origin, "refused")
     session.commit()
+    return SignInRefused(reason)
 
 
 def check_password(
@@ -118,19 +151,20 @@ def check_password(
     organisation: Organisation,
     username: str,
     password: str,
-    now: datetime,
+    origin: Origin,
     policy: LockoutPolicy,
 ) -> User:
     """The first step: the right password for an active, unlocked account of this organisation."""
+    now = origin.clock()
     user = find_user(session, organisation.id, username)
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not user.active:
-        raise SignInRefused("unknown or inactive account")
+        raise _refused(session, organisation, user, origin, "unknown or inactive account")
     if _locked(user, now):
-        raise SignInRefused("account locked")
+        raise _refused(session, organisation, user, origin, "account locked")
     if not password_ok:
-        _record_failure(session, user, now, policy)
-        raise SignInRefused("wrong password")
+        _count_failure(user, now, policy)
+        raise _refused(session, organisation, user, origin, "wrong password")
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.commit()
@@ -157,24 +191,27 @@ def check_code(
     session: Session,
     user: User,
     code: str,
-    now: datetime,
+    origin: Origin,
     sealer: Sealer,
     policy: LockoutPolicy,
 ) -> None:
-    """The second step: a fresh TOTP code. Confirms enrolment on first use."""
+    """The second step: a fresh TOTP code. Confirms enrolment on first use; completes sign-in."""
+    now = origin.clock()
+    organisation = user.organisation
     if not user.active or _locked(user, now):
-        raise SignInRefused("account locked or inactive")
+        raise _refused(session, organisation, user, origin, "account locked or inactive")
     if user.totp_secret_sealed is None:
-        raise SignInRefused("no second factor enrolled")
+        raise _refused(session, organisation, user, origin, "no second factor enrolled")
     secret = sealer.open(user.totp_secret_sealed, _totp_row(user))
     result = totp.check_code(secret, code, now.timestamp(), user.totp_last_step)
     if not result.ok:
-        _record_failure(session, user, now, policy)
-        raise SignInRefused("wrong or replayed code")
+        _count_failure(user, now, policy)
+        raise _refused(session, organisation, user, origin, "wrong or replayed code")
     user.totp_last_step = result.step
     user.totp_confirmed = True
     user.failed_attempts = 0
     user.last_login_at = now
+    _audit_sign_in(session, organisation, user, origin, "ok")
     session.commit()
 
 

@@ -12,9 +12,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from app.domain.clock import Clock
 from app.domain.errors import Forbidden, InvalidInput, NotFound
 from app.models import Case, CaseStatus
+from app.services import audit
+from app.services.audit import Origin
 from tenants.context import TenantContext
 from tenants.permissions import Permission
 
@@ -92,10 +93,31 @@ def run_case_list(
     return Page(items, min(total, COUNT_CAP), page, per_page, total > COUNT_CAP)
 
 
-def list_cases(
+def _audit(
+    session: Session,
+    context: TenantContext,
+    origin: Origin,
+    action: str,
+    case_ids: list[uuid.UUID],
+) -> None:
+    audit.record(
+        session,
+        audit.draft_event(
+            origin,
+            chain=audit.chain_for(context.charity_id, is_charity=True),
+            actor=context.user_id or audit.UNKNOWN_ACTOR,
+            organisation=context.charity_id,
+            action=action,
+            record_type="case",
+            record_ids=case_ids,
+        ),
+    )
+
+
+def page_of_cases(
     session: Session, context: TenantContext, filters: CaseFilter, page: int = 1, per_page: int = 25
 ) -> Page[Case]:
-    """The cases the context may see, newest first."""
+    """The query behind `list_cases`, unaudited: for the isolation benchmark and its tests."""
     _require(context, Permission.CASE_READ)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     page = max(1, page)
@@ -103,12 +125,31 @@ def list_cases(
     return run_case_list(session, count, rows, page, per_page)
 
 
-def get_case(session: Session, context: TenantContext, case_id: uuid.UUID) -> Case:
-    """One case in scope; a case of another charity or prison is as missing as one never made."""
+def list_cases(
+    session: Session,
+    context: TenantContext,
+    origin: Origin,
+    filters: CaseFilter,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page[Case]:
+    """The cases the context may see, newest first; one audit event names every case shown."""
+    result = page_of_cases(session, context, filters, page, per_page)
+    _audit(session, context, origin, "case.list", [case.id for case in result.items])
+    session.commit()
+    return result
+
+
+def get_case(session: Session, context: TenantContext, origin: Origin, case_id: uuid.UUID) -> Case:
+    """One case in scope; a case of another charity or prison is as missing as one never made.
+
+    The refusal is audited where every refusal is (app.web.audit), the read here."""
     _require(context, Permission.CASE_READ)
     case = session.scalar(select(Case).where(Case.id == case_id))
     if case is None:
         raise NotFound("case")
+    _audit(session, context, origin, "case.read", [case.id])
+    session.commit()
     return case
 
 
@@ -120,14 +161,15 @@ def _new_reference(prison_code: str, opened_on: date) -> str:
 def open_case(
     session: Session,
     context: TenantContext,
-    clock: Clock,
+    origin: Origin,
     *,
     prison_code: str,
     opened_on: date | None,
 ) -> Case:
-    """Open a case at a prison the context may see; it starts as a referral."""
+    """Open a case at a prison the context may see; it starts as a referral. The case and its
+    audit event commit together."""
     _require(context, Permission.CASE_WRITE)
-    today = clock().date()
+    today = origin.clock().date()
     opened_on = opened_on or today
     errors: dict[str, list[str]] = {}
     if not context.sees_prison(prison_code):
@@ -145,5 +187,7 @@ def open_case(
         opened_on=opened_on,
     )
     session.add(case)
+    session.flush()
+    _audit(session, context, origin, "case.create", [case.id])
     session.commit()
     return case

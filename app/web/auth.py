@@ -20,7 +20,6 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.domain.clock import system_clock
 from app.domain.errors import NotFound
 from app.extensions import limiter
 from app.models import Organisation, User
@@ -28,6 +27,7 @@ from app.security.totp import secret_to_base32
 from app.services import accounts
 from app.services.accounts import LockoutPolicy, SignInRefused
 from app.services.reference import organisation_by_slug
+from app.web.audit import request_origin
 from app.web.security import start_session
 from tenants.flask import db_session
 
@@ -71,7 +71,7 @@ def _pending_user(organisation: Organisation) -> User | None:
 def _check_posted_code(user: User) -> None:
     sealer = current_app.extensions["continuum"].totp_sealer
     code = request.form.get("code", "")[:16]
-    accounts.check_code(db_session(), user, code, system_clock(), sealer, _policy())
+    accounts.check_code(db_session(), user, code, request_origin(), sealer, _policy())
 
 
 @bp.get("/login")
@@ -91,7 +91,7 @@ def login(slug: str) -> str | Response:
         password = request.form.get("password", "")[:256]
         try:
             user = accounts.check_password(
-                db_session(), organisation, username, password, system_clock(), _policy()
+                db_session(), organisation, username, password, request_origin(), _policy()
             )
         except SignInRefused:
             errors["username"] = WRONG_DETAILS

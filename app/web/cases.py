@@ -8,10 +8,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.domain.clock import system_clock
 from app.domain.errors import InvalidInput
 from app.services import cases
 from app.services.reference import prisons_by_code
+from app.web.audit import request_origin
 from app.web.forms import date_from_parts, flatten_errors
 from schemas.cases import CaseCreate, CaseQuery
 from tenants.flask import current_tenant_or_none, require_context, tenant_session
@@ -24,7 +24,9 @@ def home() -> str:
     if current_tenant_or_none() is None:
         return render_template("home_other.html")
     context = require_context()
-    recent = cases.list_cases(tenant_session(), context, cases.CaseFilter(), per_page=10)
+    recent = cases.list_cases(
+        tenant_session(), context, request_origin(), cases.CaseFilter(), per_page=10
+    )
     prisons = prisons_by_code(tenant_session(), context.prison_codes)
     return render_template("cases/home.html", recent=recent, prisons=prisons)
 
@@ -42,14 +44,16 @@ def case_list() -> str:
         opened_from=query.get("opened_from"),
         opened_to=query.get("opened_to"),
     )
-    page = cases.list_cases(tenant_session(), context, filters, query["page"], query["per_page"])
+    page = cases.list_cases(
+        tenant_session(), context, request_origin(), filters, query["page"], query["per_page"]
+    )
     prisons = prisons_by_code(tenant_session(), context.prison_codes)
     return render_template("cases/list.html", page=page, prisons=prisons, query=query)
 
 
 @bp.get("/cases/<uuid:case_id>")
 def case_detail(case_id: uuid.UUID) -> str:
-    case = cases.get_case(tenant_session(), require_context(), case_id)
+    case = cases.get_case(tenant_session(), require_context(), request_origin(), case_id)
     prisons = prisons_by_code(tenant_session(), [case.prison_code])
     return render_template("cases/detail.html", case=case, prison=prisons[case.prison_code])
 
@@ -67,7 +71,7 @@ def case_new() -> str | Response:
             raw["opened_on"] = opened_on
         try:
             data = CaseCreate().load(raw)
-            case = cases.open_case(tenant_session(), context, system_clock, **data)
+            case = cases.open_case(tenant_session(), context, request_origin(), **data)
         except ValidationError as exc:
             errors = flatten_errors(exc.messages)
         except InvalidInput as exc:

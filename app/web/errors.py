@@ -23,6 +23,7 @@ from werkzeug.exceptions import (
 )
 
 from app.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from app.web.audit import audit_refusal
 from app.web.security import is_api_request
 from tenants.context import CrossTenantWrite, NoTenantContext
 
@@ -103,8 +104,10 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _domain_error(exc: DomainError) -> Response:
     if isinstance(exc, NotFound):
+        audit_refusal()
         return _respond(404)
     if isinstance(exc, Forbidden):
+        audit_refusal()
         return _respond(403)
     if isinstance(exc, InvalidInput):
         return _respond(422, exc.errors)

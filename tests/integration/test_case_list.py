@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.models import Case, CaseStatus
-from app.services.cases import COUNT_CAP, CaseFilter, list_cases
+from app.services.cases import COUNT_CAP, CaseFilter, page_of_cases
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
@@ -36,7 +36,7 @@ def test_a_long_list_counts_up_to_the_cap_and_says_so(app_sessions, world, signe
     _add_cases(app_sessions, world, COUNT_CAP + 5)
     with app_sessions() as session:
         bind_tenant(session, _liverpool(world))
-        page = list_cases(session, _liverpool(world), CaseFilter(), page=1, per_page=25)
+        page = page_of_cases(session, _liverpool(world), CaseFilter(), page=1, per_page=25)
     assert page.total == COUNT_CAP and page.total_capped
     assert len(page.items) == 25
     opened = [case.opened_on for case in page.items]

@@ -1,0 +1,133 @@
+"""Writing and verifying the audit log (DESIGN.md section 8).
+
+Use cases call `record` inside their own transaction and commit it with the change the event
+records, so an event exists exactly when its change does. The sealing and the checks are
+app.domain.audit_chain's; this module finds each chain's last event and stores the next.
+
+Appends to one chain are serialised: each event is sealed onto the one before it, so two appends
+that read the same last event would fork the chain (the unique key on chain and sequence would
+then refuse one of them). On PostgreSQL a transaction-scoped advisory lock per chain does it, so
+charities never wait on each other and the app role needs no UPDATE. On SQLite the database's
+single write lock serialises writers; two requests that read the same last event before either
+wrote fail on the unique key rather than fork the chain, which BEGIN IMMEDIATE would avoid. The
+tests and the demo do not need it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.domain.audit_chain import (
+    PLATFORM_CHAIN,
+    AuditDraft,
+    AuditEvent,
+    VerifyResult,
+    seal,
+    verify_chain,
+)
+from app.domain.clock import Clock
+from app.models import AuditEntry
+
+UNKNOWN_ACTOR = "unknown"
+# Rows held in memory at once while a chain is verified.
+VERIFY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from and the clock its events are dated by; the entry point (web or
+    API) builds it, so no use case reads the request itself."""
+
+    source: str
+    clock: Clock
+
+
+def chain_for(organisation_id: uuid.UUID, is_charity: bool) -> str:
+    """A charity's events go to its own chain; everyone else's to the platform chain."""
+    return str(organisation_id) if is_charity else PLATFORM_CHAIN
+
+
+def draft_event(
+    origin: Origin,
+    *,
+    chain: str,
+    actor: uuid.UUID | str,
+    organisation: uuid.UUID,
+    action: str,
+    record_type: str,
+    record_ids: Iterable[uuid.UUID | str] = (),
+    outcome: str = "ok",
+) -> AuditDraft:
+    """An event about ``record_ids`` (ids only, never names) as seen from ``origin``."""
+    return AuditDraft(
+        chain=chain,
+        occurred_at=origin.clock(),
+        actor=str(actor),
+        organisation=str(organisation),
+        action=action,
+        record_type=record_type,
+        record_ids=tuple(str(record_id) for record_id in record_ids),
+        source=origin.source,
+        outcome=outcome,
+    )
+
+
+def lock_chain(session: Session, chain: str) -> None:
+    """Hold the chain's append lock until the caller's transaction ends (PostgreSQL only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:chain))"), {"chain": chain})
+
+
+def _last_event(session: Session, chain: str) -> AuditEvent | None:
+    last = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.chain == chain)
+        .order_by(AuditEntry.sequence.desc())
+        .limit(1)
+    ).first()
+    return None if last is None else last.to_event()
+
+
+def _append(session: Session, draft: AuditDraft) -> AuditEvent:
+    """Seal and insert without the chain lock: only safe with the lock held (see `record`)."""
+    event = seal(draft, _last_event(session, draft.chain))
+    session.add(AuditEntry.from_event(event))
+    session.flush()
+    return event
+
+
+def record(session: Session, draft: AuditDraft) -> AuditEvent:
+    """Append ``draft`` to its chain in the caller's transaction; the caller commits."""
+    lock_chain(session, draft.chain)
+    return _append(session, draft)
+
+
+def record_refusal(session: Session, draft: AuditDraft) -> AuditEvent:
+    """Keep a refused request's event and nothing else it may have begun; commits."""
+    session.rollback()
+    event = record(session, draft)
+    session.commit()
+    return event
+
+
+def verify(session: Session, chain: str) -> VerifyResult:
+    """Walk ``chain`` in sequence order, holding one batch of rows at a time."""
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.chain == chain)
+        .order_by(AuditEntry.sequence)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
+    # Closed explicitly: the verifier stops at the first fault, mid-cursor.
+    with session.scalars(statement) as rows:
+        return verify_chain((row.to_event() for row in rows), chain)
+
+
+def chains(session: Session) -> list[str]:
+    """Every chain that has at least one event."""
+    return list(session.scalars(select(AuditEntry.chain).distinct().order_by(AuditEntry.chain)))
