@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import getpass
+import json
 import secrets
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -200,9 +202,69 @@ def audit_group() -> None:
     """The audit log's hash chains."""
 
 
+def _signing_key_path() -> Path:
+    return _settings().instance_path / "audit-signing.key"
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the signed checkpoints here (default: standard output)",
+)
+def audit_checkpoint(out: Path | None) -> None:
+    """Sign the head of every chain; keep the output somewhere the database's admins cannot edit."""
+    from app.domain.audit_chain import sign_checkpoint
+    from app.security.signing import key_id, load_or_create_signing_key, public_key_text
+    from app.services import audit
+
+    key = load_or_create_signing_key(_signing_key_path())
+    kid = key_id(key.public_key())
+    with _app_factory()() as session:
+        heads = [audit.last_event(session, chain) for chain in audit.chains(session)]
+    checkpoints = [
+        sign_checkpoint(head, key, kid, system_clock()).to_dict() for head in heads if head
+    ]
+    document = json.dumps(
+        {"public_key": public_key_text(key.public_key()), "checkpoints": checkpoints}, indent=2
+    )
+    if out is None:
+        click.echo(document)
+    else:
+        out.write_text(document + "\n")
+        click.echo(f"{len(checkpoints)} checkpoints written to {out}")
+
+
+def _checkpoint_failures(session: Session, path: Path) -> list[str]:
+    """Every checkpoint in the file that is not signed by our key or no longer holds."""
+    from app.domain.audit_chain import Checkpoint, verify_checkpoint
+    from app.security.signing import load_or_create_signing_key
+    from app.services import audit
+
+    public = load_or_create_signing_key(_signing_key_path()).public_key()
+    failures = []
+    for entry in json.loads(path.read_text())["checkpoints"]:
+        checkpoint = Checkpoint.from_dict(entry)
+        if not verify_checkpoint(checkpoint, public):
+            failures.append(f"BAD SIGNATURE {checkpoint.chain} at sequence {checkpoint.sequence}")
+        elif not audit.checkpoint_holds(session, checkpoint):
+            failures.append(
+                f"REWRITTEN {checkpoint.chain}: sequence {checkpoint.sequence} no longer has "
+                "the signed hash"
+            )
+    return failures
+
+
 @audit_group.command("verify")
 @click.option("--chain", "only", default=None, help="one chain: a charity's id, or platform")
-def audit_verify(only: str | None) -> None:
+@click.option(
+    "--checkpoints",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="also check signed checkpoints from `audit checkpoint`",
+)
+def audit_verify(only: str | None, checkpoints: Path | None) -> None:
     """Check every chain (or one) from its first event; exit 1 if any is broken."""
     from app.services import audit
 
@@ -221,6 +283,10 @@ def audit_verify(only: str | None) -> None:
                 click.echo(
                     f"BROKEN {chain} at sequence {result.first_bad_sequence}: {result.reason}"
                 )
+        if checkpoints is not None:
+            for failure in _checkpoint_failures(session, checkpoints):
+                broken = True
+                click.echo(failure)
     if broken:
         sys.exit(1)
 

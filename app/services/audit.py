@@ -26,7 +26,9 @@ from app.domain.audit_chain import (
     PLATFORM_CHAIN,
     AuditDraft,
     AuditEvent,
+    Checkpoint,
     VerifyResult,
+    checkpoint_matches,
     seal,
     verify_chain,
 )
@@ -131,3 +133,20 @@ def verify(session: Session, chain: str) -> VerifyResult:
 def chains(session: Session) -> list[str]:
     """Every chain that has at least one event."""
     return list(session.scalars(select(AuditEntry.chain).distinct().order_by(AuditEntry.chain)))
+
+
+def last_event(session: Session, chain: str) -> AuditEvent | None:
+    """The head of ``chain``: what a checkpoint signs."""
+    return _last_event(session, chain)
+
+
+def checkpoint_holds(session: Session, checkpoint: Checkpoint) -> bool:
+    """True if the chain still has the checkpoint's hash at the checkpoint's sequence."""
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.chain == checkpoint.chain)
+        .order_by(AuditEntry.sequence)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
+    with session.scalars(statement) as rows:
+        return checkpoint_matches(checkpoint, (row.to_event() for row in rows))
