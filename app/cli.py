@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from app.security.keyring import LocalRootKey
 
 from app.db import make_engine, make_session_factory
 from app.domain.clock import system_clock
@@ -291,6 +295,59 @@ def audit_verify(only: str | None, checkpoints: Path | None) -> None:
         sys.exit(1)
 
 
+# --- keys -----------------------------------------------------------------------------------
+
+
+@click.group("keys", cls=AppGroup)
+def keys_group() -> None:
+    """Charities' data keys (wrapped under the root key; no key material is ever printed)."""
+
+
+def _root_key() -> LocalRootKey:
+    from app.security.keyring import LocalRootKey
+
+    return LocalRootKey.from_file(_settings().effective_root_key_file)
+
+
+@keys_group.command("rotate")
+@click.option("--charity", "slug", required=True, help="charity slug, e.g. pops")
+def keys_rotate(slug: str) -> None:
+    """Add a charity's next data key version: new data is written under it, old stays readable."""
+    from app.services.keys import rotate_charity_key
+    from app.services.reference import organisation_by_slug
+
+    with _app_factory()() as session:
+        try:
+            charity = organisation_by_slug(session, slug)
+        except NotFound:
+            raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
+        if not charity.is_charity:
+            raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+        version = rotate_charity_key(session, _root_key(), charity.id)
+    click.echo(f"{slug}: data key version {version} is now current")
+
+
+@keys_group.command("status")
+def keys_status() -> None:
+    """Each charity's data key versions and when they were made."""
+    from app.services.keys import SqlKeyStore
+    from app.services.reference import charities
+
+    with _app_factory()() as session:
+        store = SqlKeyStore(session)
+        for charity in charities(session):
+            versions = store.wrapped_keys(charity.id)
+            if not versions:
+                click.echo(f"{charity.slug}: no data key")
+                continue
+            latest = versions[-1]
+            made = f"{latest.created_at:%Y-%m-%d}" if latest.created_at else "?"
+            click.echo(
+                f"{charity.slug}: version {latest.version} current (made {made}), "
+                f"{len(versions)} in all"
+            )
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -321,6 +378,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
             current_app.extensions["continuum"].totp_sealer,
             demo_data.credentials_path(settings.instance_path),
         )
+    from app.services.keys import ensure_charity_keys
+
+    with _app_factory()() as session:
+        ensure_charity_keys(session, _root_key())
     created = demo_data.seed_cases(_app_factory(), organisations, date.today())
     url = f"http://{host}:{port}"
     click.echo(
@@ -383,6 +444,7 @@ def register_cli(app: Flask) -> None:
         users_group,
         tokens_group,
         audit_group,
+        keys_group,
         demo,
         demo_code,
     ):

@@ -42,11 +42,17 @@ class Settings:
     login_rate_limit: str = "20 per minute"
     rate_limit_storage_uri: str = "memory://"
     api_token_days: int = 90
+    # The root key that wraps every charity's data key: a file here, a KMS in production.
+    root_key_file: str = ""
     testing: bool = False
 
     @property
     def sqlite_path(self) -> Path:
         return self.instance_path / "continuum.sqlite3"
+
+    @property
+    def effective_root_key_file(self) -> Path:
+        return Path(self.root_key_file) if self.root_key_file else self.instance_path / "root.key"
 
     @property
     def effective_database_url(self) -> str:

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.cases import Case, CaseStatus
+from app.models.keys import DataKeyRecord
 from app.models.people import ApiToken, User, UserPrison
 from app.models.reference import Organisation, Prison, Service
 
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseStatus",
+    "DataKeyRecord",
     "Organisation",
     "Prison",
     "Service",

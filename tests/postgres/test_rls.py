@@ -26,6 +26,7 @@ NOT_TENANT_OWNED = {
     "users": "staff accounts, looked up before any context exists (sign-in)",
     "user_prisons": "staff site assignments",
     "api_tokens": "token digests, looked up before any context exists",
+    "data_keys": "wrapped data keys; useless without the root key, which is never in the database",
     "audit_events": (
         "append-only, ids only; read through reviewed queries; "
         "the app role may only insert and select"
