@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -15,6 +16,7 @@ from tenants.postgres import install_rls_context
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-dialect settings the walls rely on."""
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         # One connection per checkout: SQLite connections are cheap and this keeps threads apart.
         kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
@@ -24,6 +26,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_reset_on_return", "rollback")
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _create_private(path: str | None) -> None:
+    """The database file holds case data: readable by the service's own user only. SQLite gives
+    its -wal and -shm files the same permissions."""
+    if not path or path == ":memory:" or os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

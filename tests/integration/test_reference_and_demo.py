@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -99,6 +100,12 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, 
         "platform_operator",
     }
     assert credentials_file.stat().st_mode & 0o077 == 0
+    if empty_app.extensions["continuum"].settings.database_url.startswith("sqlite"):
+        database_file = empty_app.extensions["continuum"].settings.database_url.removeprefix(
+            "sqlite:///"
+        )
+        # The database holds case data: the service's own user only.
+        assert Path(database_file).stat().st_mode & 0o077 == 0
     for entry in credentials.values():
         assert entry["password"] in first.output
     second = runner.invoke(args=["demo", "--no-serve"])
