@@ -85,3 +85,12 @@ def drop_policy_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
+
+
+def migration_app_role(attributes: dict[str, Any]) -> str:
+    """The app role's name as the migration environment passes it, checked before it is put
+    into DDL (role names cannot be bound parameters)."""
+    role = str(attributes.get("app_db_role", "continuum_app"))
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"unsafe role name {role!r}")
+    return role

@@ -28,12 +28,7 @@ class CaseCollection(MethodView):
     @blp.alt_response(422, schema=ErrorEnvelope)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List the cases you may see, newest first."""
-        filters = cases.CaseFilter(
-            prison_code=query.get("prison_code"),
-            status=query.get("status"),
-            opened_from=query.get("opened_from"),
-            opened_to=query.get("opened_to"),
-        )
+        filters = cases.CaseFilter.from_query(query)
         page = cases.list_cases(
             tenant_session(),
             require_context(),

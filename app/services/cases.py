@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
@@ -33,6 +34,16 @@ class CaseFilter:
     status: CaseStatus | None = None
     opened_from: date | None = None
     opened_to: date | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> CaseFilter:
+        """From a loaded ``schemas.cases.CaseQuery``: the web page and the API share it."""
+        return cls(
+            prison_code=query.get("prison_code"),
+            status=query.get("status"),
+            opened_from=query.get("opened_from"),
+            opened_to=query.get("opened_to"),
+        )
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,7 @@ def case_list() -> str:
         query = CaseQuery().load(request.args.to_dict())
     except ValidationError as exc:
         raise InvalidInput(flatten_errors(exc.messages)) from exc
-    filters = cases.CaseFilter(
-        prison_code=query.get("prison_code"),
-        status=query.get("status"),
-        opened_from=query.get("opened_from"),
-        opened_to=query.get("opened_to"),
-    )
+    filters = cases.CaseFilter.from_query(query)
     page = cases.list_cases(
         tenant_session(), context, request_origin(), filters, query["page"], query["per_page"]
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tenants.postgres import drop_policy_statements, policy_statements
+from tenants.postgres import drop_policy_statements, migration_app_role, policy_statements
 
 revision = "0001"
 down_revision = None
@@ -34,10 +34,7 @@ BEGIN SELECT RAISE(ABORT, 'service overlaps another service at the same prison')
 
 
 def _app_role() -> str:
-    role = op.get_context().config.attributes.get("app_db_role", "continuum_app")
-    if not role.replace("_", "").isalnum():
-        raise ValueError(f"unsafe role name {role!r}")
-    return role
+    return migration_app_role(op.get_context().config.attributes)
 
 
 def upgrade() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tenants.postgres import migration_app_role
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -17,10 +19,7 @@ depends_on = None
 
 
 def _app_role() -> str:
-    role = op.get_context().config.attributes.get("app_db_role", "continuum_app")
-    if not role.replace("_", "").isalnum():
-        raise ValueError(f"unsafe role name {role!r}")
-    return role
+    return migration_app_role(op.get_context().config.attributes)
 
 
 def upgrade() -> None:
