@@ -147,6 +147,20 @@ class AuditEvent:
         object.__setattr__(self, "occurred_at", _utc(self.occurred_at))
         object.__setattr__(self, "record_ids", _record_ids(self.record_ids))
 
+    def as_draft(self) -> AuditDraft:
+        """The event without its place in the chain: what re-sealing it elsewhere starts from."""
+        return AuditDraft(
+            chain=self.chain,
+            occurred_at=self.occurred_at,
+            actor=self.actor,
+            organisation=self.organisation,
+            action=self.action,
+            record_type=self.record_type,
+            record_ids=self.record_ids,
+            source=self.source,
+            outcome=self.outcome,
+        )
+
 
 def canonical_bytes(event: AuditEvent) -> bytes:
     """The documented encoding of every field of ``event`` except its hash."""

@@ -68,10 +68,9 @@ def _require(context: TenantContext, permission: Permission) -> None:
 def case_list_statements(
     filters: CaseFilter, page: int = 1, per_page: int = 25, scope: Any = None
 ) -> tuple[Select[tuple[int]], Select[tuple[Case]]]:
-    """The bounded count and the page that ``list_cases`` runs. ``scope`` is for the isolation
-    benchmark's baseline only, which writes the walls' filter out by hand."""
-    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
-    page = max(1, page)
+    """The bounded count and the page that ``list_cases`` runs, for a page and size already
+    clamped by `page_of_cases`. ``scope`` is for the isolation benchmark's baseline only, which
+    writes the walls' filter out by hand."""
     query = select(Case)
     if scope is not None:
         query = query.where(scope)

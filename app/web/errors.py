@@ -10,16 +10,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template
 from werkzeug.exceptions import (
-    BadRequest,
     HTTPException,
-    InternalServerError,
-    UnprocessableEntity,
-)
-from werkzeug.exceptions import (
-    Forbidden as HTTPForbidden,
-)
-from werkzeug.exceptions import (
-    NotFound as HTTPNotFound,
 )
 
 from app.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -128,8 +119,6 @@ def _unexpected(exc: Exception) -> Response:
 
 def init_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
-    for cls in (BadRequest, HTTPForbidden, HTTPNotFound, UnprocessableEntity, InternalServerError):
-        app.register_error_handler(cls, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(NoTenantContext, _wall_breach)
     app.register_error_handler(CrossTenantWrite, _wall_breach)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sqlalchemy import delete, select
 
-from app.domain.audit_chain import AuditDraft, seal
+from app.domain.audit_chain import seal
 from app.models import AuditEntry
 from tests.integration.test_audit import _activity, _chain, _verify
 
@@ -25,17 +25,7 @@ def _rewrite_history(owner_sessions, chain: str) -> None:
         session.execute(delete(AuditEntry).where(AuditEntry.chain == chain))
         previous = None
         for event in events:
-            draft = AuditDraft(
-                chain=event.chain,
-                occurred_at=event.occurred_at,
-                actor=event.actor,
-                organisation=event.organisation,
-                action=event.action,
-                record_type=event.record_type,
-                record_ids=event.record_ids,
-                source=event.source,
-                outcome=event.outcome,
-            )
+            draft = event.as_draft()
             if event.sequence == 1:
                 draft = replace(draft, source="198.51.100.7")
             previous = seal(draft, previous)

@@ -80,20 +80,6 @@ def _reseal(drafts: list[AuditDraft]) -> list[AuditEvent]:
     return events
 
 
-def _as_draft(event: AuditEvent) -> AuditDraft:
-    return AuditDraft(
-        chain=event.chain,
-        occurred_at=event.occurred_at,
-        actor=event.actor,
-        organisation=event.organisation,
-        action=event.action,
-        record_type=event.record_type,
-        record_ids=event.record_ids,
-        source=event.source,
-        outcome=event.outcome,
-    )
-
-
 def _flip_hex(text: str) -> str:
     return text[:-1] + ("0" if text[-1] != "0" else "1")
 
@@ -375,7 +361,7 @@ def test_rewritten_chain_with_recomputed_hashes_verifies_but_fails_an_earlier_ch
     events = _sealed()
     at_head = _checkpoint(events)
     before_edit = sign_checkpoint(events[1], SIGNING_KEY, "k1", T0 + timedelta(days=1))
-    drafts = [_as_draft(e) for e in events]
+    drafts = [e.as_draft() for e in events]
     drafts[2] = replace(drafts[2], actor="someone-else")
     rewritten = _reseal(drafts)
 
