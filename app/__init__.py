@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.db import make_engine, make_session_factory
 from app.extensions import Continuum, csrf, limiter, login_manager
+from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         engine=engine,
         session_factory=make_session_factory(engine),
         totp_sealer=Sealer(settings.secret_key, "totp"),
+        root_key=LocalRootKey.from_file(settings.effective_root_key_file),
     )
 
     from app.api import init_api

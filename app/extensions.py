@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.security.keyring import RootKeyProvider
 from app.security.sealing import Sealer
 from config import Settings
 
@@ -27,3 +28,5 @@ class Continuum:
     engine: Engine
     session_factory: sessionmaker[Session]
     totp_sealer: Sealer
+    # Wraps the charities' data keys (app.security.keyring); a KMS in production.
+    root_key: RootKeyProvider

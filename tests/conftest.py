@@ -6,10 +6,12 @@ test session; every test gets its own copy, so tests never see each other's writ
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from app import create_app
 from app.db import make_engine, make_session_factory
 from app.migrate import upgrade
 from app.security import totp
+from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
 from tests.support.postgres import (
@@ -51,7 +54,15 @@ class Database:
     name: str = ""
 
 
+# One root key per test process: the templates' data keys are wrapped under it, and every test's
+# app (each with its own instance folder) must unwrap them.
+_ROOT_KEY_DIR = Path(tempfile.mkdtemp(prefix="continuum-test-keys-"))
+atexit.register(shutil.rmtree, _ROOT_KEY_DIR, ignore_errors=True)
+ROOT_KEY_FILE = _ROOT_KEY_DIR / "root.key"
+
+
 def _settings(tmp: Path, database: Database, **overrides: object) -> Settings:
+    options: dict[str, object] = {"root_key_file": str(ROOT_KEY_FILE), **overrides}
     return load_settings(
         environ={},
         instance_path=tmp,
@@ -59,7 +70,7 @@ def _settings(tmp: Path, database: Database, **overrides: object) -> Settings:
         migration_database_url=database.owner_url,
         secret_key=SECRET_KEY,
         testing=True,
-        **overrides,
+        **options,
     )
 
 
@@ -109,7 +120,7 @@ def _take_down_walls(app: Flask) -> None:
         factory = _sessionmaker(bind=state.engine, expire_on_commit=False, info={"on_bind": []})
         install_rls_context(factory)
         app.extensions["continuum"] = Continuum(
-            state.settings, state.engine, factory, state.totp_sealer
+            state.settings, state.engine, factory, state.totp_sealer, state.root_key
         )
 
 
@@ -143,6 +154,7 @@ def _build_template(tmp: Path, database: Database) -> World:
             make_session_factory(owner_engine, walls=False),
             make_session_factory(app_engine),
             Sealer(SECRET_KEY, "totp"),
+            LocalRootKey.from_file(ROOT_KEY_FILE),
         )
     finally:
         owner_engine.dispose()

@@ -27,3 +27,7 @@ class InvalidInput(DomainError):
 
 class ServiceOverlap(InvalidInput):
     """Raised when a new service would make two charities serve one prison on the same day."""
+
+
+class Conflict(DomainError):
+    """Raised when a record's state does not allow the change (a closed case takes no new work)."""

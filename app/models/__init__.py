@@ -2,19 +2,33 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import Base
-from app.models.cases import Case, CaseStatus
+from app.models.cases import Case, CaseNeed, CaseStatus
+from app.models.casework import ActionItem, CaseNote, Contact, OutcomeAssessment, OutcomeScore
+from app.models.consent import ConsentRecord
+from app.models.families import EqualityMonitoring, Family, FamilyMember, PersonInCustody
 from app.models.keys import DataKeyRecord
 from app.models.people import ApiToken, User, UserPrison
 from app.models.reference import Organisation, Prison, Service
 
 __all__ = [
+    "ActionItem",
     "ApiToken",
     "AuditEntry",
     "Base",
     "Case",
+    "CaseNeed",
+    "CaseNote",
     "CaseStatus",
+    "ConsentRecord",
+    "Contact",
     "DataKeyRecord",
+    "EqualityMonitoring",
+    "Family",
+    "FamilyMember",
     "Organisation",
+    "OutcomeAssessment",
+    "OutcomeScore",
+    "PersonInCustody",
     "Prison",
     "Service",
     "User",

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.domain.vocabulary import ClosureReason, Need, ReferralSource, sql_in
 from app.models.base import Base, RandomId, Timestamps
+from app.models.families import tenant_fk
 from tenants.model import TenantOwned
 
 
@@ -43,6 +56,13 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
         UniqueConstraint("charity_id", "id"),
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
         CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="dates_in_order"),
+        CheckConstraint(f"referral_source IN ({sql_in(ReferralSource)})", name="referral_source"),
+        CheckConstraint(
+            f"closure_reason IS NULL OR closure_reason IN ({sql_in(ClosureReason)})",
+            name="closure_reason",
+        ),
+        tenant_fk("family_id", "families"),
+        Index("ix_cases_charity_id_family_id", "charity_id", "family_id"),
         # Counting and listing one prison's cases.
         Index(
             "ix_cases_charity_id_prison_code_opened_on", "charity_id", "prison_code", "opened_on"
@@ -56,3 +76,25 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(24), nullable=False, default=CaseStatus.REFERRED)
     opened_on: Mapped[date] = mapped_column(Date, nullable=False)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    referral_source: Mapped[str] = mapped_column(String(24), nullable=False)
+    key_worker_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="RESTRICT"), nullable=True
+    )
+    safeguarding: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    review_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closure_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class CaseNeed(TenantOwned, Base):
+    """One need identified on a case: a row each, so figures count needs in SQL."""
+
+    __tablename__ = "case_needs"
+    __tenant_table_args__ = (
+        PrimaryKeyConstraint("charity_id", "case_id", "need"),
+        tenant_fk("case_id", "cases"),
+        CheckConstraint(f"need IN ({sql_in(Need)})", name="need"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    need: Mapped[str] = mapped_column(String(24), nullable=False)

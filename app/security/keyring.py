@@ -177,6 +177,9 @@ class Keyring:
         # A version's key material never changes (rewrapping changes only its wrapping), so
         # unwrapped keys can be cached; this saves a KMS call per field.
         self._cache: dict[tuple[uuid.UUID, int], DataKey] = {}
+        # The newest version seen per charity: a keyring lasts one unit of work, so a rotation
+        # made elsewhere during it is picked up by the next one.
+        self._current: dict[uuid.UUID, int] = {}
 
     def ensure_key(self, charity_id: uuid.UUID) -> DataKey:
         if not self._store.wrapped_keys(charity_id):
@@ -210,10 +213,15 @@ class Keyring:
         return len(rewrapped)
 
     def current(self, charity_id: uuid.UUID) -> DataKey:
+        version = self._current.get(charity_id)
+        if version is not None:
+            return self._cache[(charity_id, version)]
         stored = self._store.wrapped_keys(charity_id)
         if not stored:
             raise UnknownDataKey("charity has no data key")
-        return self._unwrap(max(stored, key=lambda key: key.version))
+        data_key = self._unwrap(max(stored, key=lambda key: key.version))
+        self._current[charity_id] = data_key.version
+        return data_key
 
     def version(self, charity_id: uuid.UUID, version: int) -> DataKey:
         cached = self._cache.get((charity_id, version))
@@ -229,6 +237,7 @@ class Keyring:
         wrapped = self._root.wrap(data_key.key, data_key_context(charity_id, version))
         self._store.add(WrappedDataKey(charity_id, version, wrapped, self._clock()))
         self._cache[(charity_id, version)] = data_key
+        self._current[charity_id] = version
         return data_key
 
     def _unwrap(self, stored: WrappedDataKey) -> DataKey:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import (
     HTTPException,
 )
 
-from app.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from app.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.web.audit import audit_refusal
 from app.web.security import is_api_request
 from tenants.context import CrossTenantWrite, NoTenantContext
@@ -37,6 +37,7 @@ MESSAGES = {
     401: "Authentication required",
     403: "You do not have permission to do that",
     404: "Not found",
+    409: "That cannot be done to this record in its present state",
     422: "The request has errors",
     429: "Too many requests: wait a minute and try again",
     500: "Something went wrong; nothing was saved",
@@ -102,6 +103,8 @@ def _domain_error(exc: DomainError) -> Response:
         return _respond(403)
     if isinstance(exc, InvalidInput):
         return _respond(422, exc.errors)
+    if isinstance(exc, Conflict):
+        return _respond(409, {"_schema": [str(exc)]})
     log.error("unmapped domain error %s", type(exc).__name__)
     return _respond(500)
 

@@ -11,10 +11,14 @@ from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Case, CaseStatus
+from app.domain.vocabulary import ReferralSource
+from app.models import Case, CaseStatus, Family, PersonInCustody
 from app.security import totp
+from app.security.keyring import RootKeyProvider
 from app.security.sealing import Sealer
 from app.services import accounts
+from app.services.keys import ensure_charity_keys
+from app.services.vault import vault_for
 from app.services.reference import ensure_organisation, load_prisons, start_service
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
@@ -40,6 +44,8 @@ class World:
     actors: dict[str, Actor] = field(default_factory=dict)
     # (charity slug, prison code) -> case id
     cases: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+    # (charity slug, prison code) -> the person in custody's prison number and name
+    people: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
 
 ACTORS = (
@@ -53,9 +59,21 @@ ACTORS = (
     ("ministry", "ministry", Role.MINISTRY_ANALYST, ()),
 )
 SERVICES = (("pops", "LPI"), ("pops", "WDI"), ("nepacs", "DMI"))
+# Synthetic people in custody, one per world case; the same prison number at two charities, so a
+# blind-index lookup that crossed charities would show.
+PEOPLE = {
+    ("pops", "LPI"): ("A1234BC", "Daniel Worldcase"),
+    ("pops", "WDI"): ("B2345CD", "Marcus Wakefieldcase"),
+    ("nepacs", "DMI"): ("A1234BC", "Peter Durhamcase"),
+}
 
 
-def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer: Sealer) -> World:
+def build_world(
+    owner: sessionmaker[Session],
+    app: sessionmaker[Session],
+    sealer: Sealer,
+    root: RootKeyProvider,
+) -> World:
     world = World()
     with owner() as session:
         load_prisons(session)
@@ -73,6 +91,7 @@ def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer
             start_service(session, orgs[slug], code, date(2020, 1, 1))
         session.commit()
         world.organisations = {slug: org.id for slug, org in orgs.items()}
+        ensure_charity_keys(session, root)
     with app() as session:
         from app.models import Organisation
 
@@ -95,17 +114,42 @@ def build_world(owner: sessionmaker[Session], app: sessionmaker[Session], sealer
     for slug in ("pops", "nepacs"):
         codes = frozenset(code for s, code in SERVICES if s == slug)
         with app() as session:
-            bind_tenant(session, TenantContext(world.organisations[slug], codes, Role.SITE_MANAGER))
+            charity_id = world.organisations[slug]
+            bind_tenant(session, TenantContext(charity_id, codes, Role.SITE_MANAGER))
+            vault = vault_for(session, root)
             for code in sorted(codes):
-                case = Case(
-                    charity_id=world.organisations[slug],
+                number, name = PEOPLE[(slug, code)]
+                person = PersonInCustody(
+                    id=uuid.uuid4(),
+                    charity_id=charity_id,
                     prison_code=code,
+                    prison_number_index=vault.prison_number_index(charity_id, number),
+                )
+                vault.seal(person, "name", name)
+                vault.seal(person, "prison_number", number)
+                family = Family(
+                    id=uuid.uuid4(),
+                    charity_id=charity_id,
+                    prison_code=code,
+                    person_in_custody_id=person.id,
+                )
+                # No relationship() between case tables: parents are flushed before children.
+                session.add(person)
+                session.flush()
+                session.add(family)
+                session.flush()
+                case = Case(
+                    charity_id=charity_id,
+                    prison_code=code,
+                    family_id=family.id,
                     reference=f"{code}-20-WORLD",
                     status=CaseStatus.ACTIVE.value,
+                    referral_source=ReferralSource.PRISON_STAFF.value,
                     opened_on=date(2025, 6, 1),
                 )
                 session.add(case)
                 session.flush()
                 world.cases[(slug, code)] = case.id
+                world.people[(slug, code)] = (number, name)
             session.commit()
     return world
