@@ -16,6 +16,10 @@ class CrossTenantWrite(PermissionError):
     """Raised when a flush would write a row outside the bound charity or its permitted prisons."""
 
 
+class AppendOnlyWrite(PermissionError):
+    """Raised when a flush would change or delete a row of an append-only table (consents)."""
+
+
 class TenantBulkStatement(PermissionError):
     """Raised when an ORM bulk UPDATE or DELETE touches tenant-owned rows without being reviewed."""
 

@@ -21,7 +21,13 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_c
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Table
 
-from tenants.context import CrossTenantWrite, NoTenantContext, TenantBulkStatement, TenantContext
+from tenants.context import (
+    AppendOnlyWrite,
+    CrossTenantWrite,
+    NoTenantContext,
+    TenantBulkStatement,
+    TenantContext,
+)
 from tenants.model import TenantOwned, is_tenant_table
 
 CONTEXT_KEY = "tenant_context"
@@ -108,6 +114,10 @@ def _check_flush(session: Session, _flush_context: Any, _instances: Any) -> None
                         raise CrossTenantWrite("a row never moves between charities")
                     if column == "prison_code" and old not in context.prison_codes:
                         raise CrossTenantWrite("row moved from a prison outside the context")
+        if getattr(obj, "__append_only__", False) and (
+            obj in session.deleted or (obj in session.dirty and session.is_modified(obj))
+        ):
+            raise AppendOnlyWrite(f"{type(obj).__name__} rows are never edited or deleted")
         if obj.charity_id != context.charity_id:
             raise CrossTenantWrite("write refused: the row belongs to another charity")
         if obj.prison_code not in context.prison_codes:

@@ -30,6 +30,7 @@ class ConsentRecord(RandomId, TenantOwned, Base):
     """Who agreed (or refused, or withdrew) to what, for which data, how, and for how long."""
 
     __tablename__ = "consents"
+    __append_only__ = True
     __tenant_table_args__ = (
         UniqueConstraint("charity_id", "id"),
         tenant_fk("case_id", "cases"),

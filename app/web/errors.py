@@ -16,7 +16,7 @@ from werkzeug.exceptions import (
 from app.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.web.audit import audit_refusal
 from app.web.security import is_api_request
-from tenants.context import CrossTenantWrite, NoTenantContext
+from tenants.context import AppendOnlyWrite, CrossTenantWrite, NoTenantContext
 
 log = logging.getLogger(__name__)
 
@@ -125,5 +125,6 @@ def init_errors(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(NoTenantContext, _wall_breach)
     app.register_error_handler(CrossTenantWrite, _wall_breach)
+    app.register_error_handler(AppendOnlyWrite, _wall_breach)
     if not app.testing:
         app.register_error_handler(Exception, _unexpected)
