@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import make_engine, make_session_factory
 from app.domain.errors import Forbidden
 from app.migrate import upgrade
-from app.models import Case, CaseStatus, Prison
+from app.models import Case, CaseStatus, Family, PersonInCustody, Prison
 from app.services.cases import (
     COUNT_CAP,
     CaseFilter,
@@ -98,7 +98,13 @@ COLUMNS = (
     "updated_at",
     "charity_id",
     "prison_code",
+    "family_id",
+    "referral_source",
+    "safeguarding",
 )
+# The list reads cases only; every case points at one placeholder family per prison, whose person
+# in custody has no fields recorded (the benchmark measures the walls, not decryption).
+FAMILY_COLUMNS = ("id", "created_at", "updated_at", "charity_id", "prison_code")
 
 
 # --- timing budgets ------------------------------------------------------------------------------
@@ -265,6 +271,7 @@ def generate_cases(layout: Layout, count: int) -> Iterator[tuple[Any, ...]]:
         if status in (CaseStatus.CLOSED, CaseStatus.TRANSFERRED_OUT):
             closed = opened + timedelta(days=rng.randrange(1, 240))
         stamp = datetime(opened.year, opened.month, opened.day, 9, tzinfo=UTC)
+        charity_id = layout.charity_ids[charity]
         yield (
             uuid.UUID(int=rng.getrandbits(128), version=4),
             f"{prison}-{opened:%y}-{i:07d}",
@@ -273,9 +280,24 @@ def generate_cases(layout: Layout, count: int) -> Iterator[tuple[Any, ...]]:
             closed,
             stamp,
             stamp,
-            layout.charity_ids[charity],
+            charity_id,
             prison,
+            placeholder_family(charity_id, prison),
+            "prison_staff",
+            False,
         )
+
+
+def placeholder_family(charity_id: uuid.UUID, prison: str) -> uuid.UUID:
+    return uuid.uuid5(charity_id, f"bench-family-{prison}")
+
+
+def generate_families(layout: Layout) -> Iterator[tuple[Any, ...]]:
+    """One placeholder person in custody and family per (charity, prison), with the same id."""
+    stamp = datetime(2020, 1, 1, tzinfo=UTC)
+    for charity_id, prisons in zip(layout.charity_ids, layout.prisons, strict=True):
+        for prison in prisons:
+            yield (placeholder_family(charity_id, prison), stamp, stamp, charity_id, prison)
 
 
 def load_cases_sqlite(app_sessions: sessionmaker[Session], layout: Layout, count: int) -> None:
@@ -284,9 +306,16 @@ def load_cases_sqlite(app_sessions: sessionmaker[Session], layout: Layout, count
     for row in generate_cases(layout, count):
         per_charity[layout.charity_ids.index(row[7])].append(dict(zip(COLUMNS, row, strict=True)))
     cases_table = cast(Table, Case.__table__)
+    families = [dict(zip(FAMILY_COLUMNS, row, strict=True)) for row in generate_families(layout)]
     with app_sessions() as session:
         for index, rows in enumerate(per_charity):
             bind_tenant(session, layout.charity_context(index))
+            mine = [f for f in families if f["charity_id"] == layout.charity_ids[index]]
+            session.execute(insert(cast(Table, PersonInCustody.__table__)), mine)
+            session.execute(
+                insert(cast(Table, Family.__table__)),
+                [{**f, "person_in_custody_id": f["id"]} for f in mine],
+            )
             for start in range(0, len(rows), 10_000):
                 session.execute(insert(cases_table), rows[start : start + 10_000])
         session.commit()
@@ -295,6 +324,15 @@ def load_cases_sqlite(app_sessions: sessionmaker[Session], layout: Layout, count
 def load_cases_postgres(server: Any, dbname: str, layout: Layout, count: int) -> None:
     """COPY as the superuser, which bypasses row-level security: for loading only."""
     with server.admin_connect(dbname) as conn:
+        families = list(generate_families(layout))
+        with conn.cursor() as cursor:
+            columns = ", ".join(FAMILY_COLUMNS)
+            with cursor.copy(f"COPY people_in_custody ({columns}) FROM STDIN") as copy:
+                for row in families:
+                    copy.write_row(row)
+            with cursor.copy(f"COPY families ({columns}, person_in_custody_id) FROM STDIN") as copy:
+                for row in families:
+                    copy.write_row((*row, row[0]))
         with (
             conn.cursor() as cursor,
             cursor.copy(f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN") as copy,
