@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.domain.consent import ConsentState, state_of, withdrawals
 from app.domain.errors import InvalidInput
 from app.domain.outcomes import Scored, distance_travelled
-from app.domain.vocabulary import ActionStatus
+from app.domain.vocabulary import ActionStatus, ConsentDecision
 from app.models import (
     ActionItem,
     Case,
@@ -246,7 +246,12 @@ def _load(session: Session, vault: Vault, case: Case, today: date) -> FamilyFile
     )
     facts = [consent_facts(record) for record in consents]
     withdrawn = withdrawals(facts)
-    states = {fact.id: state_of(fact, today, withdrawn) for fact in facts}
+    # A withdrawal record is no consent of its own: it shows as withdrawn (the else below).
+    states = {
+        fact.id: state_of(fact, today, withdrawn)
+        for fact in facts
+        if fact.decision is not ConsentDecision.WITHDRAWN
+    }
 
     contact_views = tuple(
         ContactView(

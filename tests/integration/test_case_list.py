@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.models import Case, CaseStatus
+from app.models import CaseStatus
 from app.services.cases import COUNT_CAP, CaseFilter, page_of_cases
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
+from tests.support.cases import add_family, case_row
 
 
 def _liverpool(world):
@@ -19,12 +20,15 @@ def _add_cases(app_sessions, world, n, status=CaseStatus.ACTIVE):
     context = _liverpool(world)
     with app_sessions() as session:
         bind_tenant(session, context)
+        # One family with many support episodes: the list counts cases, not families.
+        family_id = add_family(session, context.charity_id, "LPI")
         session.add_all(
-            Case(
-                charity_id=context.charity_id,
-                prison_code="LPI",
+            case_row(
+                context.charity_id,
+                "LPI",
+                family_id,
                 reference=f"LPI-T-{i:05d}",
-                status=status.value,
+                status=status,
                 opened_on=date(2024, 1, 1) + timedelta(days=i % 700),
             )
             for i in range(n)

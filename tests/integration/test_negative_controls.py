@@ -92,7 +92,7 @@ def test_row_level_security_tests_fail_with_the_policies_dropped(postgres):
         "test_app_role_sees_no_case_with_no_context",
         "test_prison_policy_fails_closed_with_charity_but_no_prisons",
         "test_insert_for_another_charity_is_refused_by_policy",
-        "test_moving_a_case_to_another_charity_is_refused_by_policy",
+        "test_moving_a_row_to_another_charity_is_refused_by_policy",
         "test_every_tenant_owned_table_has_forced_rls_and_both_policies",
         "test_pooled_connection_does_not_carry_one_requests_charity_into_the_next",
     ):
@@ -109,6 +109,30 @@ def test_orm_guard_tests_fail_without_the_guard():
         "test_query_on_case_with_no_context_raises",
         "test_insert_for_another_charity_is_refused",
         "test_pops_liverpool_context_sees_only_liverpool_cases",
+    ):
+        assert any(expected in name for name in failed), (
+            f"{expected} did not fail:\n{output[-3000:]}"
+        )
+
+
+def test_consent_and_search_tests_fail_without_the_orm_guard_on_sqlite():
+    """Without the guard, an edited consent reaches SQLite's trigger instead of being refused as
+    AppendOnlyWrite, and search sees Wakefield's and NEPACS's people."""
+    code, output = _rerun(
+        "orm_guard",
+        "tests/integration/test_case_record_integrity.py",
+        "tests/integration/test_casework_services.py",
+        "-k",
+        "sqlite and (through_the_orm or finds_only or name_search)",
+        "-rf",
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    for expected in (
+        "test_a_consent_record_cannot_be_edited_or_deleted_through_the_orm[sqlite-edit]",
+        "test_a_consent_record_cannot_be_edited_or_deleted_through_the_orm[sqlite-delete]",
+        "test_a_prison_number_finds_only_the_callers_charity_and_prisons[sqlite]",
+        "test_a_name_search_matches_part_of_a_name_within_scope[sqlite]",
     ):
         assert any(expected in name for name in failed), (
             f"{expected} did not fail:\n{output[-3000:]}"

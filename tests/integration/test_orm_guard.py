@@ -12,20 +12,19 @@ from app.models import Case, CaseStatus, Organisation, Prison
 from tenants.context import CrossTenantWrite, NoTenantContext, TenantBulkStatement, TenantContext
 from tenants.guard import REVIEWED_BULK, bind_tenant
 from tenants.permissions import Role
+from tests.support.cases import case_row, make_family
 
 
 def _context(world, slug, *prisons):
     return TenantContext(world.organisations[slug], frozenset(prisons), Role.CASEWORKER)
 
 
-def _new_case(world, slug, prison, reference="X-1"):
-    return Case(
-        charity_id=world.organisations[slug],
-        prison_code=prison,
-        reference=reference,
-        status=CaseStatus.REFERRED.value,
-        opened_on=date(2026, 1, 5),
-    )
+def _new_case(app_sessions, world, slug, prison, reference="X-1"):
+    """A case for a family that exists (committed under its own context), so only the guard
+    stands between the test and the insert."""
+    charity_id = world.organisations[slug]
+    family_id = make_family(app_sessions, charity_id, prison)
+    return case_row(charity_id, prison, family_id, reference=reference, opened_on=date(2026, 1, 5))
 
 
 def test_query_on_case_with_no_context_raises(app_sessions):
@@ -78,24 +77,27 @@ def test_join_and_subquery_are_scoped_too(app_sessions, world):
 
 
 def test_insert_for_another_charity_is_refused(app_sessions, world):
+    case = _new_case(app_sessions, world, "nepacs", "LPI")
     with app_sessions() as session:
         bind_tenant(session, _context(world, "pops", "LPI"))
-        session.add(_new_case(world, "nepacs", "LPI"))
+        session.add(case)
         with pytest.raises(CrossTenantWrite):
             session.flush()
 
 
 def test_insert_at_a_prison_outside_the_context_is_refused(app_sessions, world):
+    case = _new_case(app_sessions, world, "pops", "WDI")
     with app_sessions() as session:
         bind_tenant(session, _context(world, "pops", "LPI"))
-        session.add(_new_case(world, "pops", "WDI"))
+        session.add(case)
         with pytest.raises(CrossTenantWrite):
             session.flush()
 
 
 def test_insert_with_no_context_is_refused(app_sessions, world):
+    case = _new_case(app_sessions, world, "pops", "LPI")
     with app_sessions() as session:
-        session.add(_new_case(world, "pops", "LPI"))
+        session.add(case)
         with pytest.raises(NoTenantContext):
             session.flush()
 
@@ -141,9 +143,10 @@ def test_reviewed_bulk_update_is_still_scoped_to_the_context(app_sessions, world
 
 def test_a_unique_reference_in_one_charity_is_free_in_another(app_sessions, world):
     """The schema wall: uniqueness is per charity, so a clash never reveals another's value."""
+    case = _new_case(app_sessions, world, "nepacs", "DMI", reference="LPI-20-WORLD")
     with app_sessions() as session:
         bind_tenant(session, _context(world, "nepacs", "DMI"))
-        session.add(_new_case(world, "nepacs", "DMI", reference="LPI-20-WORLD"))
+        session.add(case)
         session.commit()
 
 

@@ -33,15 +33,34 @@ def visible_cases(conn: Connection) -> set[uuid.UUID]:
 
 
 def insert_refused(conn: Connection, charity: uuid.UUID, prison: str, reference: str) -> bool:
-    """True when the database refuses the insert."""
+    """True when the database refuses to insert a case, with its person in custody and family,
+    for ``charity`` at ``prison``. The parents are inserted too, so a refusal is the policy's or
+    the unique key's, never a missing family's (foreign key checks ignore row-level security)."""
+    person, family = uuid.uuid4(), uuid.uuid4()
+    common = {"c": charity, "p": prison}
     savepoint = conn.begin_nested()
     try:
         conn.execute(
             text(
-                "INSERT INTO cases (id, charity_id, prison_code, reference, status, opened_on, "
-                "created_at, updated_at) VALUES (:id, :c, :p, :r, 'referred', '2026-01-01', now(), now())"
+                "INSERT INTO people_in_custody (id, charity_id, prison_code, created_at, "
+                "updated_at) VALUES (:id, :c, :p, now(), now())"
             ),
-            {"id": uuid.uuid4(), "c": charity, "p": prison, "r": reference},
+            {"id": person, **common},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO families (id, charity_id, prison_code, person_in_custody_id, "
+                "created_at, updated_at) VALUES (:id, :c, :p, :person, now(), now())"
+            ),
+            {"id": family, "person": person, **common},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cases (id, charity_id, prison_code, family_id, reference, status, "
+                "referral_source, safeguarding, opened_on, created_at, updated_at) VALUES "
+                "(:id, :c, :p, :family, :r, 'referred', 'self', false, '2026-01-01', now(), now())"
+            ),
+            {"id": uuid.uuid4(), "family": family, "r": reference, **common},
         )
     except DBAPIError:
         savepoint.rollback()
@@ -50,12 +69,28 @@ def insert_refused(conn: Connection, charity: uuid.UUID, prison: str, reference:
     return False
 
 
-def update_refused(conn: Connection, case_id: uuid.UUID, assignments: str, params: dict) -> bool:
+def add_person(conn: Connection, charity: uuid.UUID, prison: str) -> uuid.UUID:
+    """A person in custody whom no other row points at, so only a policy can stop it moving
+    (a case or family cannot move charity at all: its foreign keys include charity_id)."""
+    person = uuid.uuid4()
+    conn.execute(
+        text(
+            "INSERT INTO people_in_custody (id, charity_id, prison_code, created_at, updated_at) "
+            "VALUES (:id, :c, :p, now(), now())"
+        ),
+        {"id": person, "c": charity, "p": prison},
+    )
+    return person
+
+
+def update_refused(
+    conn: Connection, row_id: uuid.UUID, assignments: str, params: dict, table: str = "cases"
+) -> bool:
     """True when the database refuses the change or the row is not there to change."""
     savepoint = conn.begin_nested()
     try:
         result = conn.execute(
-            text(f"UPDATE cases SET {assignments} WHERE id = :id"), {"id": case_id, **params}
+            text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {"id": row_id, **params}
         )
     except DBAPIError:
         savepoint.rollback()

@@ -13,7 +13,13 @@ from tenants.guard import bind_tenant
 from tenants.model import is_tenant_table
 from tenants.permissions import Role
 from tests.conftest import APP_ROLE
-from tests.postgres.rls_checks import insert_refused, set_context, update_refused, visible_cases
+from tests.postgres.rls_checks import (
+    add_person,
+    insert_refused,
+    set_context,
+    update_refused,
+    visible_cases,
+)
 
 pytestmark = pytest.mark.postgres_only
 
@@ -92,14 +98,16 @@ def test_insert_at_a_prison_outside_the_context_is_refused_by_policy(app_engine,
         assert insert_refused(conn, pg_world.organisations["pops"], "WDI", "NEW-4")
 
 
-def test_moving_a_case_to_another_charity_is_refused_by_policy(app_engine, pg_world):
+def test_moving_a_row_to_another_charity_is_refused_by_policy(app_engine, pg_world):
+    pops, nepacs = pg_world.organisations["pops"], pg_world.organisations["nepacs"]
     with app_engine.begin() as conn:
-        set_context(conn, pg_world.organisations["pops"], ("LPI",))
+        set_context(conn, pops, ("LPI",))
+        person = add_person(conn, pops, "LPI")
         assert update_refused(
-            conn,
-            pg_world.cases[("pops", "LPI")],
-            "charity_id = :c",
-            {"c": pg_world.organisations["nepacs"]},
+            conn, person, "charity_id = :c", {"c": nepacs}, table="people_in_custody"
+        )
+        assert update_refused(
+            conn, pg_world.cases[("pops", "LPI")], "charity_id = :c", {"c": nepacs}
         )
         assert not update_refused(conn, pg_world.cases[("pops", "LPI")], "status = 'closed'", {})
 
@@ -215,25 +223,46 @@ def test_a_unique_key_cannot_reveal_another_charitys_value(app_engine, pg_world)
 
 
 def test_every_unique_key_and_foreign_key_on_tenant_tables_includes_charity(owner_engine):
-    """The schema wall from the catalogue: no unique index on a case table without charity_id
-    (other than the primary key), and no foreign key between case tables without it."""
+    """The schema wall from the catalogue: every unique index on a case table (constraint or
+    not) includes charity_id unless it is a primary key on the random id alone, and every foreign
+    key between case tables includes it."""
     tenant_tables = [t.name for t in Base.metadata.sorted_tables if is_tenant_table(t)]
     with owner_engine.connect() as conn:
-        rows = conn.execute(
+        foreign_keys = conn.execute(
             text(
-                "SELECT c.relname AS tbl, con.contype, con.conname, "
+                "SELECT c.relname AS tbl, con.conname AS name, "
                 "ARRAY(SELECT a.attname FROM unnest(con.conkey) k JOIN pg_attribute a "
                 "      ON a.attrelid = con.conrelid AND a.attnum = k)::text[] AS cols, "
                 "cf.relname AS ref FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
-                "LEFT JOIN pg_class cf ON cf.oid = con.confrelid "
-                "WHERE c.relname = ANY(:t) AND con.contype IN ('u', 'f')"
+                "JOIN pg_class cf ON cf.oid = con.confrelid "
+                "WHERE c.relname = ANY(:t) AND con.contype = 'f'"
             ),
             {"t": tenant_tables},
         ).all()
-    for row in rows:
-        if row.contype == "f" and row.ref not in tenant_tables:
-            continue  # to reference data (organisations, prisons)
-        assert "charity_id" in row.cols, f"{row.tbl}.{row.conname} lacks charity_id"
+        unique_indexes = conn.execute(
+            text(
+                "SELECT c.relname AS tbl, ic.relname AS name, i.indisprimary AS is_primary, "
+                "ARRAY(SELECT a.attname FROM unnest(i.indkey) k JOIN pg_attribute a "
+                "      ON a.attrelid = i.indrelid AND a.attnum = k)::text[] AS cols "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                "JOIN pg_class ic ON ic.oid = i.indexrelid "
+                "WHERE c.relname = ANY(:t) AND i.indisunique"
+            ),
+            {"t": tenant_tables},
+        ).all()
+    # Every case table, the new ones included, is seen by both queries: none passes unchecked.
+    assert {row.tbl for row in unique_indexes} == set(tenant_tables)
+    assert {row.tbl for row in foreign_keys if row.ref in tenant_tables} == set(tenant_tables) - {
+        "people_in_custody"
+    }
+    for row in unique_indexes:
+        if row.is_primary and row.cols == ["id"]:
+            continue  # a random UUID: unique everywhere, so a clash reveals nothing
+        assert "charity_id" in row.cols, f"{row.tbl}.{row.name} lacks charity_id"
+    for row in foreign_keys:
+        if row.ref not in tenant_tables:
+            continue  # to reference data (organisations, prisons) or staff (users)
+        assert "charity_id" in row.cols, f"{row.tbl}.{row.name} lacks charity_id"
 
 
 def test_orm_session_as_app_role_is_scoped_by_both_walls(pg_database, pg_world):
