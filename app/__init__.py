@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
+    # The instance folder holds the generated keys even when the database is elsewhere.
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     app.extensions["continuum"] = Continuum(
         settings=settings,

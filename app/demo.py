@@ -1,4 +1,5 @@
-"""The demo: four member charities at real prisons, one user per role, synthetic cases.
+"""The demo: four member charities at real prisons, one user per role, synthetic case histories
+(app.demo_histories draws them, app.demo_records writes them).
 
 Everything here is clearly synthetic. Passwords and TOTP secrets are generated at first run into
 the instance folder (``demo-credentials.json``, mode 0600) and reused after; none is in the repo.
@@ -10,19 +11,17 @@ import json
 import os
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.models import Case, CaseStatus, Organisation, Service, User
+from app.models import Organisation, Service, User
 from app.security import totp
 from app.security.sealing import Sealer
 from app.services import accounts
 from app.services.reference import ensure_organisation, load_prisons, start_service
-from tenants.context import TenantContext
-from tenants.guard import bind_tenant
 from tenants.permissions import OrganisationKind, Role
 
 OPEN_ENDED = None
@@ -96,8 +95,6 @@ DEMO_USERS = (
     DemoUser("alliance", "operator", "Kai Lewis (demo)", Role.PLATFORM_OPERATOR),
     DemoUser("ministry", "analyst", "Drew Patel (demo)", Role.MINISTRY_ANALYST),
 )
-
-CASES_PER_PRISON = 24
 
 
 def credentials_path(instance_path: Path) -> Path:
@@ -187,54 +184,6 @@ def seed_users(
         }
         _save_credentials(credentials_file, credentials)
     return credentials
-
-
-def seed_cases(
-    app_factory: sessionmaker[Session],
-    organisations: dict[str, Organisation],
-    today: date,
-    per_prison: int = CASES_PER_PRISON,
-) -> int:
-    """Synthetic cases at every prison each charity serves, under that charity's own context."""
-    created = 0
-    statuses = (
-        [CaseStatus.ACTIVE] * 6
-        + [CaseStatus.REFERRED] * 2
-        + [CaseStatus.CLOSED] * 3
-        + [CaseStatus.AWAITING_CONSENT]
-    )
-    for spec in CHARITIES:
-        charity = organisations[spec.slug]
-        prisons = frozenset(code for code, _, _ in spec.services)
-        context = TenantContext(charity.id, prisons, Role.SITE_MANAGER)
-        with app_factory() as session:
-            bind_tenant(session, context)
-            if session.scalar(select(func.count()).select_from(Case)):
-                continue
-            rng = random.Random(f"continuum-demo-{spec.slug}")  # noqa: S311 - synthetic data
-            for code, starts_on, ends_on in spec.services:
-                last_day = min(ends_on - timedelta(days=1), today) if ends_on else today
-                first_day = max(starts_on, last_day - timedelta(days=540))
-                span = (last_day - first_day).days
-                for n in range(per_prison):
-                    opened = first_day + timedelta(days=rng.randint(0, span))
-                    status = CaseStatus.CLOSED if ends_on else rng.choice(statuses)
-                    closed = None
-                    if status is CaseStatus.CLOSED:
-                        closed = min(opened + timedelta(days=rng.randint(14, 200)), last_day)
-                    session.add(
-                        Case(
-                            charity_id=charity.id,
-                            prison_code=code,
-                            reference=f"{code}-{opened:%y}-D{n:04d}",
-                            status=status.value,
-                            opened_on=opened,
-                            closed_on=closed,
-                        )
-                    )
-                    created += 1
-            session.commit()
-    return created
 
 
 def current_code(credentials: dict[str, str], now: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,32 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
+from app.demo import CHARITIES
+from app.demo_records import plan_demo_histories, women_prisons
 from app.domain.errors import InvalidInput, ServiceOverlap
-from app.models import Case, Organisation, Prison, Service, User
+from app.domain.outcomes import framework
+from app.models import (
+    ActionItem,
+    Case,
+    CaseNote,
+    ConsentRecord,
+    Contact,
+    Organisation,
+    OutcomeAssessment,
+    OutcomeScore,
+    Prison,
+    Service,
+    User,
+)
+from app.services.audit import Origin
+from app.services.caseload import caseload
+from app.services.cases import summarise
 from app.services.reference import load_prisons, serving_charity, start_service
+from app.services.vault import vault_for
 from config import load_settings
+from tenants.context import TenantContext
+from tenants.guard import bind_tenant
+from tenants.permissions import Role
 from tests.conftest import SECRET_KEY
 
 
@@ -70,6 +92,9 @@ def test_only_a_charity_can_serve_a_prison(owner_sessions, world):
 
 @pytest.fixture
 def empty_app(empty_database, tmp_path):
+    # As a first `continuum demo` finds it: the instance folder exists (settings make it when
+    # they generate the secret key, which a test passes in) and holds nothing yet.
+    (tmp_path / "instance").mkdir()
     settings = load_settings(
         environ={},
         instance_path=tmp_path / "instance",
@@ -83,11 +108,24 @@ def empty_app(empty_database, tmp_path):
     app.extensions["continuum"].engine.dispose()
 
 
+# A fixed day and a smaller demo than the default keep the test quick and its expectations exact.
+DEMO_TODAY = date(2026, 3, 2)
+DEMO_FAMILIES = 90
+
+
+def _count_by_case(session, model, **where) -> dict:
+    query = select(model.case_id, func.count()).group_by(model.case_id)
+    for column, value in where.items():
+        query = query.where(getattr(model, column) == value)
+    return dict(session.execute(query).tuples().all())
+
+
 def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, tmp_path):
     runner = empty_app.test_cli_runner()
-    first = runner.invoke(args=["demo", "--no-serve"])
+    options = ["--families", str(DEMO_FAMILIES), "--today", DEMO_TODAY.isoformat()]
+    first = runner.invoke(args=["demo", "--no-serve", *options])
     assert first.exit_code == 0, first.output
-    assert re.search(r"added \d+ cases", first.output)
+    assert f"added {DEMO_FAMILIES} case histories" in first.output
     credentials_file = tmp_path / "instance" / "demo-credentials.json"
     credentials = json.loads(credentials_file.read_text())
     roles = {entry["role"] for entry in credentials.values()}
@@ -108,12 +146,15 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, 
         assert Path(database_file).stat().st_mode & 0o077 == 0
     for entry in credentials.values():
         assert entry["password"] in first.output
-    second = runner.invoke(args=["demo", "--no-serve"])
+    sessions = empty_app.extensions["continuum"].session_factory
+    cases_before = _all_case_ids(empty_app)
+    second = runner.invoke(args=["demo", "--no-serve", *options])
     assert second.exit_code == 0, second.output
     assert "data reused" in second.output
+    assert _all_case_ids(empty_app) == cases_before
     code = runner.invoke(args=["demo-code", "pops/liverpool.worker"])
     assert re.fullmatch(r"\d{6}\n", code.output)
-    with empty_app.extensions["continuum"].session_factory() as session:
+    with sessions() as session:
         users = session.scalar(select(func.count()).select_from(User))
         assert users == len(credentials)
         # Hindley changed hands: Pact until the re-tender, POPS after.
@@ -122,15 +163,103 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, 
         ).all()
         assert [s.charity.slug for s in hindley] == ["pact", "pops"]
         assert hindley[0].ends_on == hindley[1].starts_on
-    from app.demo import CHARITIES
-    from tenants.context import TenantContext
-    from tenants.guard import bind_tenant
-    from tenants.permissions import Role
 
+
+def _charity_context(session, spec) -> TenantContext:
+    charity = session.scalar(select(Organisation).where(Organisation.slug == spec.slug))
+    prisons = frozenset(code for code, _, _ in spec.services)
+    return TenantContext(charity.id, prisons, Role.SITE_MANAGER)
+
+
+def _all_case_ids(app) -> set:
+    found = set()
     for spec in CHARITIES:
-        with empty_app.extensions["continuum"].session_factory() as session:
-            charity = session.scalar(select(Organisation).where(Organisation.slug == spec.slug))
-            prisons = frozenset(code for code, _, _ in spec.services)
-            bind_tenant(session, TenantContext(charity.id, prisons, Role.SITE_MANAGER))
+        with app.extensions["continuum"].session_factory() as session:
+            bind_tenant(session, _charity_context(session, spec))
+            found |= set(session.scalars(select(Case.id)))
+    return found
+
+
+def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_them(empty_app):
+    result = empty_app.test_cli_runner().invoke(
+        args=["demo", "--no-serve", "--families", str(DEMO_FAMILIES), "--today", str(DEMO_TODAY)]
+    )
+    assert result.exit_code == 0, result.output
+    state = empty_app.extensions["continuum"]
+    with state.session_factory() as session:
+        plans = plan_demo_histories(DEMO_TODAY, DEMO_FAMILIES, women_prisons(session))
+    assert sum(len(p) for p in plans.values()) == DEMO_FAMILIES
+    areas = set(framework().area_codes())
+    for spec in CHARITIES:
+        mine = {plan.reference: plan for plan in plans[spec.slug]}
+        with state.session_factory() as session:
+            context = _charity_context(session, spec)
+            bind_tenant(session, context)
+            rows = {case.reference: case for case in session.scalars(select(Case))}
             # Every prison the charity serves or served has demo cases, and only those.
-            assert set(session.scalars(select(Case.prison_code).distinct())) == prisons
+            assert {case.prison_code for case in rows.values()} == context.prison_codes
+            assert set(rows) == set(mine)
+            contacts = _count_by_case(session, Contact)
+            assessments = _count_by_case(session, OutcomeAssessment)
+            actions = _count_by_case(session, ActionItem)
+            notes = _count_by_case(session, CaseNote)
+            consents = _count_by_case(session, ConsentRecord)
+            contact_consents = _count_by_case(
+                session, ConsentRecord, purpose="contact", decision="given"
+            )
+            for reference, plan in mine.items():
+                case = rows[reference]
+                assert case.status == plan.status.value
+                assert case.closure_reason == (plan.closure_reason and plan.closure_reason.value)
+                assert contacts.get(case.id, 0) == len(plan.contacts) >= 1
+                assert assessments.get(case.id, 0) == len(plan.assessments)
+                assert actions.get(case.id, 0) == len(plan.actions)
+                assert notes.get(case.id, 0) == len(plan.notes) >= 1
+                withdrawn = sum(c.withdrawn_on is not None for c in plan.consents)
+                assert consents.get(case.id, 0) == len(plan.consents) + withdrawn
+                if case.status in ("active", "closed"):
+                    # Support goes ahead only once the family agrees to be contacted.
+                    assert contact_consents.get(case.id, 0) >= 1
+                    assert 1 <= assessments[case.id] <= 4
+            for assessment in session.scalars(select(OutcomeAssessment)):
+                scores = session.scalars(
+                    select(OutcomeScore).where(OutcomeScore.assessment_id == assessment.id)
+                ).all()
+                assert {s.area for s in scores} == areas
+                assert all(1 <= s.score <= 10 for s in scores)
+            vault = vault_for(session, state.root_key)
+            shown = {
+                (s.case.reference, s.person_name, s.prison_number, s.main_contact)
+                for s in summarise(session, vault, list(rows.values()))
+            }
+            assert shown == {
+                (
+                    p.reference,
+                    p.family.person.name,
+                    p.family.person.prison_number,
+                    p.family.members[0].name,
+                )
+                for p in mine.values()
+            }
+    everything = [plan for charity in plans.values() for plan in charity]
+    # The demo shows the states a caseworker meets: computed from the plans, found in the data.
+    assert any(p.review_due_on < DEMO_TODAY and p.status.value != "closed" for p in everything)
+    assert any(
+        a.status.value == "open" and a.due_on < DEMO_TODAY for p in everything for a in p.actions
+    )
+    assert any(a.status.value == "done" for p in everything for a in p.actions)
+    assert any(c.decision.value == "refused" for p in everything for c in p.consents)
+    assert any(c.withdrawn_on is not None for p in everything for c in p.consents)
+    assert any(p.closure_reason is not None for p in everything)
+    assert any(len(p.assessments) > 1 for p in everything)
+    # Signing in as the demo caseworker at Liverpool shows her cases, reviews and recent contacts.
+    with state.session_factory() as session:
+        worker = session.scalar(select(User).where(User.username == "liverpool.worker"))
+        context = TenantContext(
+            worker.organisation_id, worker.prison_codes, Role.CASEWORKER, worker.id
+        )
+        bind_tenant(session, context)
+        origin = Origin("test", clock=lambda: datetime.combine(DEMO_TODAY, time(12), UTC))
+        home = caseload(session, context, origin, vault_for(session, state.root_key))
+    assert home.mine and home.reviews_due and home.recent
+    assert all(s.person_name and s.prison_number for s in home.mine)

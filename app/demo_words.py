@@ -1,0 +1,113 @@
+"""The words of the demo's synthetic histories: names from small lists and short plausible
+sentences with the family's first names filled in (``{contact}``, ``{child}``, ``{parent}``).
+
+Surnames avoid the demo staff's and the prisons' towns, so a check for names stored in clear
+never matches reference data.
+"""
+
+from __future__ import annotations
+
+from app.domain.vocabulary import (
+    ActionOwner,
+    ConsentMethod,
+    ConsentVerification,
+    ContactKind,
+    DataCategory,
+    Need,
+)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A list of names written as text: easier to read and extend than one name a line."""
+    return tuple(text.split())
+
+
+MEN = _names(
+    "Daniel Liam Connor Jamal Ryan Kieran Tyler Aaron Dean Marcus Shane Callum Jordan Nathan "
+    "Wayne Darren Reece Kyle Tomasz Imran Kwame Stuart Gary Mohammed"
+)
+WOMEN = _names(
+    "Sarah Leanne Chloe Jade Amira Kelly Gemma Nicola Stacey Aisha Donna Michelle Tanya Emma "
+    "Zoe Hayley Laura Precious Joanne Marta Bernadette Yvonne"
+)
+CHILDREN = _names(
+    "Ava Mia Leo Noah Ruby Alfie Isla Freddie Poppy Oscar Maisie Harley Lily Jayden Amelia "
+    "Archie Esme Mason Nia Theo Zara Ellis Tia Rocco"
+)
+SURNAMES = _names(
+    "Ashworth Barlow Brennan Carney Dolan Eastwood Fairclough Gallagher Hennessy Igwe "
+    "Jennings Kowalski Lomax Mahmood Nolan Okonjo Pennington Quinlan Rafferty Sutcliffe "
+    "Thornley Unsworth Varley Whitfield Yates Zielinski Begum Mensah Costello Doherty "
+    "Hussain McAllister"
+)
+
+CONTACT_WORDS: dict[ContactKind, tuple[str, ...]] = {
+    ContactKind.VISIT: (
+        "{contact} came in early for the visit and was anxious; went through what to expect.",
+        "Visit went well. {contact} says {child} is sleeping better since seeing {parent}.",
+        "Short chat with {contact} after the visit; asked about the next family day.",
+        "{contact} visited with {child}; the search upset {child} a little, settled with toys.",
+    ),
+    ContactKind.PHONE: (
+        "Rang {contact} to check in after the visit; no new worries.",
+        "{contact} rang about a cancelled visit; helped rebook it for next week.",
+        "Call with {contact} about money for travel to visits; booked a one-to-one.",
+        "{contact} phoned, upset after a difficult call with {parent}; talked it through.",
+    ),
+    ContactKind.ONE_TO_ONE: (
+        "One-to-one with {contact}: talked about what to tell {child} about {parent}.",
+        "Met {contact} at the centre and went through the action plan together.",
+        "Session with {contact} about plans for release and where the family will live.",
+    ),
+    ContactKind.FAMILY_DAY: (
+        "Family day: {contact} and {child} came; {child} loved the craft table.",
+        "{contact} brought {child} to the family day; good time together with {parent}.",
+    ),
+}
+FIRST_CALL = "Referral received; rang {contact} to introduce the service and arrange to meet."
+FIRST_VISIT = "{contact}'s first visit: showed them round the centre and explained the search."
+REFERRAL_OUT = "Referred {contact} to {agency}."
+AGENCIES: dict[Need, str] = {
+    Need.HOUSING: "the council's housing options team for housing advice",
+    Need.FINANCE: "Citizens Advice for help with benefits and debt",
+    Need.EMOTIONAL_WELLBEING: "the local talking therapies service",
+    Need.CHILD_CONCERN: "the school's family support worker",
+    Need.COMMUNITY_LINKS: "a local group for families of people in prison",
+    Need.LICENCE_CONDITIONS: "the probation practitioner about licence conditions",
+    Need.RELEASE: "the resettlement team to plan for release",
+}
+ACTIONS: dict[Need, tuple[str, ActionOwner]] = {
+    Need.VISITS: ("Book {contact}'s next visit and send the visitor guide", ActionOwner.WORKER),
+    Need.FAMILY_CONTACT: (
+        "{contact} to set up phone credit so {child} can talk to {parent}",
+        ActionOwner.FAMILY,
+    ),
+    Need.FINANCE: ("{contact} to apply for help with the cost of visits", ActionOwner.FAMILY),
+    Need.HOUSING: ("Refer {contact} for housing advice before release", ActionOwner.WORKER),
+    Need.EMOTIONAL_WELLBEING: ("{contact} to see the GP about feeling low", ActionOwner.FAMILY),
+    Need.CHILD_CONCERN: (
+        "Talk to {child}'s school about support, with {contact}'s agreement",
+        ActionOwner.WORKER,
+    ),
+    Need.COMMUNITY_LINKS: ("Give {contact} details of the families group", ActionOwner.WORKER),
+    Need.LICENCE_CONDITIONS: (
+        "Probation to confirm licence conditions about contact with {contact}",
+        ActionOwner.PARTNER_AGENCY,
+    ),
+    Need.RELEASE: ("Plan the first week after release with {contact}", ActionOwner.WORKER),
+}
+FIRST_NOTE = "Referral from {source}. {contact} is the main contact; {children}."
+NOTES = (
+    "{contact} said things are calmer at home. Next review booked.",
+    "Reviewed the case with {contact}; scores up in most areas since the first assessment.",
+    "{contact} worried about {child} at school; agreed to talk again next week.",
+)
+SAFEGUARDING_NOTE = "Safeguarding: talked to the site manager about {child}; referral recorded."
+CLOSING_NOTE = "Closing the case ({reason}); {contact} knows how to get back in touch."
+CONSENT_WAYS = (
+    (ConsentMethod.WRITTEN, ConsentVerification.SIGNED_FORM),
+    (ConsentMethod.VERBAL, ConsentVerification.IN_PERSON_ID_SEEN),
+    (ConsentMethod.VERBAL, ConsentVerification.CALL_BACK),
+    (ConsentMethod.DIGITAL, ConsentVerification.CALL_BACK),
+)
+STATISTICS = frozenset({DataCategory.NEEDS, DataCategory.CONTACTS, DataCategory.ASSESSMENTS})
