@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.security.keyring import LocalRootKey
 
 from app.db import make_engine, make_session_factory
+from app.demo_records import DEMO_FAMILIES
 from app.domain.clock import system_clock
 from app.domain.errors import InvalidInput, NotFound
 from config import Settings, load_settings
@@ -348,6 +349,62 @@ def keys_status() -> None:
             )
 
 
+# --- import ---------------------------------------------------------------------------------
+
+
+@click.group("import", cls=AppGroup)
+def import_group() -> None:
+    """Bring a charity's records in from other systems."""
+
+
+@import_group.command("cases")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--charity", "slug", required=True, help="charity slug, e.g. pops")
+def import_cases(path: Path, slug: str) -> None:
+    """Open a case for every row of a CSV file (columns: README.md), all or nothing.
+
+    Exits 1, writing nothing, if any row is refused; every problem is listed."""
+    from app.services import imports
+    from app.services.audit import Origin
+    from app.services.reference import organisation_by_slug
+    from app.services.vault import vault_for
+    from tenants.guard import bind_tenant
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = imports.read_case_file(handle)
+    except imports.CaseFileLayoutError as exc:
+        raise click.UsageError(f"{path.name}: {exc}") from None
+    with _app_factory()() as session:
+        try:
+            charity = organisation_by_slug(session, slug)
+        except NotFound:
+            raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
+        if not charity.is_charity:
+            raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+        context = imports.import_context(session, charity.id)
+        bind_tenant(session, context)
+        try:
+            count = imports.import_cases(
+                session,
+                context,
+                Origin("cli import", system_clock),
+                vault_for(session, _root_key()),
+                rows,
+            )
+        except imports.CaseFileRejected as exc:
+            for problem in exc.problems:
+                click.echo(f"row {problem.row}, {problem.column}: {problem.reason}", err=True)
+            bad_rows = len({problem.row for problem in exc.problems})
+            click.echo(
+                f"{len(exc.problems)} problems in {bad_rows} of {len(rows)} rows: "
+                "nothing was imported",
+                err=True,
+            )
+            sys.exit(1)
+    click.echo(f"imported {count} cases for {slug}")
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -356,9 +413,23 @@ def keys_status() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="set up the demo data and stop")
-def demo(host: str, port: int, no_serve: bool) -> None:
+@click.option(
+    "--families",
+    default=DEMO_FAMILIES,
+    show_default=True,
+    type=click.IntRange(1, 20_000),
+    help="how many synthetic family histories to write at first run",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="the day the histories lead up to (default: today)",
+)
+def demo(host: str, port: int, no_serve: bool, families: int, today: datetime | None) -> None:
     """Create and migrate the database, load demo data, print the logins, and serve."""
     from app import demo as demo_data
+    from app.demo_records import seed_histories
     from app.migrate import upgrade
 
     settings = _settings()
@@ -382,11 +453,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
     with _app_factory()() as session:
         ensure_charity_keys(session, _root_key())
-    created = demo_data.seed_cases(_app_factory(), organisations, date.today())
+    started = time.perf_counter()
+    created = seed_histories(
+        _app_factory(),
+        _root_key(),
+        organisation_ids,
+        today.date() if today else date.today(),
+        families,
+    ).created
+    seconds = time.perf_counter() - started
     url = f"http://{host}:{port}"
-    click.echo(
-        f"\nContinuum demo ({'added ' + str(created) + ' cases' if created else 'data reused'})"
-    )
+    added = f"added {created} case histories in {seconds:.1f} s" if created else "data reused"
+    click.echo(f"\nContinuum demo ({added})")
     click.echo(f"database: {settings.effective_database_url}")
     click.echo(f"credentials file: {demo_data.credentials_path(settings.instance_path)}\n")
     click.echo(f"{'sign-in page':<44} {'username':<20} {'password':<24} TOTP secret")
@@ -445,6 +523,7 @@ def register_cli(app: Flask) -> None:
         tokens_group,
         audit_group,
         keys_group,
+        import_group,
         demo,
         demo_code,
     ):
