@@ -11,6 +11,7 @@
 #   app/web/static/js/govuk-frontend.min.js  ES module from govuk-frontend
 #   app/web/static/js/moj-frontend.min.js    ES module from @ministryofjustice/frontend
 #   app/web/static/js/init.js             ES module: sets body classes, initAll() for both
+#   app/web/static/js/<ours>.js           copied from frontend/js/ (e.g. print.js)
 #   app/web/static/images/                the icons the CSS refers to + our own favicon
 #   app/web/static/LICENCES/              MIT licences of both packages + versions
 #
@@ -74,6 +75,9 @@ document.body.classList.add('js-enabled', 'govuk-frontend-supported')
 initGovUk()
 initMoj()
 EOF
+
+# Our own small scripts (no inline JS under the CSP), e.g. the receipt's print button.
+cp js/*.js "$static/js/"
 
 # --- Images -----------------------------------------------------------------
 # Only the images the compiled CSS refers to, never a crown / crest / logotype.

@@ -6,6 +6,7 @@ input. Lengths bound every string (a bad request is refused with field errors, n
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -41,7 +42,16 @@ PRISON_NUMBER = validate.Regexp(
 NAME = validate.Length(min=1, max=200)
 SHORT_TEXT = validate.Length(max=200)
 LONG_TEXT = validate.Length(min=1, max=5000)
+# A date outside these years is a typing slip (a year of 0202 or 20255), never a family's history.
+PLAUSIBLE_DATE = validate.Range(
+    min=date(1900, 1, 1), max=date(2199, 12, 31), error="enter a real date"
+)
 PHONE = validate.Regexp(r"^[0-9 +()-]{6,20}$", error="enter a phone number, like 07700 900123")
+# For text stored in clear: PostgreSQL text cannot hold NUL, and no such field needs a control
+# character (encrypted fields are bytes, so notes may keep their line breaks).
+NO_CONTROL_CHARACTERS = validate.Regexp(
+    r"^[^\x00-\x1f\x7f]*$", error="remove the control characters"
+)
 
 
 def _enum(kind: type[Enum], **kwargs: Any) -> fields.Enum:
@@ -51,8 +61,8 @@ def _enum(kind: type[Enum], **kwargs: Any) -> fields.Enum:
 class PersonIn(InputSchema):
     name = fields.String(required=True, validate=NAME)
     prison_number = fields.String(required=True, validate=PRISON_NUMBER)
-    date_of_birth = fields.Date(load_default=None)
-    expected_release_on = fields.Date(load_default=None)
+    date_of_birth = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
+    expected_release_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
     @post_load
     def _details(self, data: dict[str, Any], **_: Any) -> PersonDetails:
@@ -63,7 +73,7 @@ class MemberIn(InputSchema):
     kind = _enum(MemberKind, required=True)
     relationship = _enum(Relationship, required=True)
     name = fields.String(required=True, validate=NAME)
-    date_of_birth = fields.Date(load_default=None)
+    date_of_birth = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
     age_band = fields.String(load_default=None, validate=validate.OneOf([b.value for b in AgeBand]))
     phone = fields.String(load_default=None, validate=PHONE)
     email = fields.Email(load_default=None, validate=validate.Length(max=200))
@@ -87,14 +97,14 @@ class CaseIn(InputSchema):
 
     prison_code = fields.String(required=True, validate=PRISON_CODE)
     referral_source = _enum(ReferralSource, required=True)
-    opened_on = fields.Date(load_default=None)
+    opened_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
     person = fields.Nested(PersonIn, load_default=None)
     family_id = fields.UUID(load_default=None)
     main_contact = fields.Nested(MainContactIn, load_default=None)
     needs = fields.List(_enum(Need), load_default=list, validate=validate.Length(max=len(Need)))
     safeguarding = fields.Boolean(load_default=False)
     key_worker_id = fields.UUID(load_default=None)
-    review_due_on = fields.Date(load_default=None)
+    review_due_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
     @post_load
     def _needs(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -103,7 +113,7 @@ class CaseIn(InputSchema):
 
 class CaseChange(InputSchema):
     key_worker_id = fields.UUID(load_default=None)
-    review_due_on = fields.Date(load_default=None)
+    review_due_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
     safeguarding = fields.Boolean(load_default=None)
     add_needs = fields.List(_enum(Need), load_default=list, validate=validate.Length(max=len(Need)))
 
@@ -114,12 +124,12 @@ class CaseChange(InputSchema):
 
 class CaseClosure(InputSchema):
     reason = _enum(ClosureReason, required=True)
-    closed_on = fields.Date(load_default=None)
+    closed_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
 
 class ContactIn(InputSchema):
     kind = _enum(ContactKind, required=True)
-    occurred_on = fields.Date(required=True)
+    occurred_on = fields.Date(required=True, validate=PLAUSIBLE_DATE)
     first_time_visitor = fields.Boolean(load_default=False)
     children_present = fields.Boolean(load_default=False)
     children_count = fields.Integer(load_default=None, validate=validate.Range(min=0, max=30))
@@ -132,7 +142,7 @@ class NoteIn(InputSchema):
 
 
 class AssessmentIn(InputSchema):
-    assessed_on = fields.Date(required=True)
+    assessed_on = fields.Date(required=True, validate=PLAUSIBLE_DATE)
     framework = fields.String(load_default="family_star_10", validate=validate.Length(max=40))
     scores = fields.Dict(
         keys=fields.String(validate=validate.Length(max=40)),
@@ -145,12 +155,12 @@ class AssessmentIn(InputSchema):
 class ActionIn(InputSchema):
     description = fields.String(required=True, validate=LONG_TEXT)
     owner = _enum(ActionOwner, required=True)
-    due_on = fields.Date(load_default=None)
+    due_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
 
 class ActionSettlement(InputSchema):
     status = _enum(ActionStatus, required=True)
-    settled_on = fields.Date(load_default=None)
+    settled_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
 
 class ConsentIn(InputSchema):
@@ -169,8 +179,8 @@ class ConsentIn(InputSchema):
     )
     method = _enum(ConsentMethod, required=True)
     verification = _enum(ConsentVerification, required=True)
-    valid_from = fields.Date(load_default=None)
-    expires_on = fields.Date(load_default=None)
+    valid_from = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
+    expires_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
     @post_load
     def _categories(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -180,14 +190,16 @@ class ConsentIn(InputSchema):
 class ConsentWithdrawal(InputSchema):
     method = _enum(ConsentMethod, required=True)
     verification = _enum(ConsentVerification, required=True)
-    withdrawn_on = fields.Date(load_default=None)
+    withdrawn_on = fields.Date(load_default=None, validate=PLAUSIBLE_DATE)
 
 
 class EqualityIn(InputSchema):
     ethnicity = _enum(Ethnicity, required=True)
     sex = _enum(Sex, required=True)
     disability = _enum(Disability, required=True)
-    first_language = fields.String(load_default=None, validate=validate.Length(max=40))
+    first_language = fields.String(
+        load_default=None, validate=[validate.Length(max=40), NO_CONTROL_CHARACTERS]
+    )
 
 
 class SearchQuery(InputSchema):

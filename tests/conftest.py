@@ -292,6 +292,21 @@ def owner_sessions(database: Database) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+@pytest.fixture
+def all_rows(
+    database: Database, postgres: PostgresServer | None, owner_sessions: sessionmaker[Session]
+) -> Iterator[sessionmaker[Session]]:
+    """Sessions that see every row, for counting what a request wrote. On PostgreSQL that is the
+    superuser: forced row-level security hides case rows even from the schema owner."""
+    if database.backend == "sqlite":
+        yield owner_sessions
+        return
+    assert postgres is not None
+    engine = make_engine(postgres.url(database.name))
+    yield make_session_factory(engine, walls=False)
+    engine.dispose()
+
+
 # --- signing in ------------------------------------------------------------------------------
 
 

@@ -6,10 +6,17 @@ from flask import Flask
 from flask_smorest import Api
 
 from app.extensions import csrf
+from schemas.common import ErrorEnvelope
+
+
+class ContinuumApi(Api):
+    # Every error, documented by status or as the "default" response, is the one envelope that
+    # app.web.errors builds; flask-smorest's own error schema is never sent.
+    ERROR_SCHEMA = ErrorEnvelope
 
 
 def init_api(app: Flask) -> None:
-    from app.api import cases
+    from app.api import cases, casework, consents, equality
     from app.web.errors import init_errors
 
     app.config.setdefault(
@@ -28,8 +35,10 @@ def init_api(app: Flask) -> None:
             "servers": [{"url": "/"}],
         },
     )
-    api = Api(app)
-    api.register_blueprint(cases.blp)
-    csrf.exempt(cases.blp)
+    api = ContinuumApi(app)
+    for blueprint in (cases.blp, casework.blp, consents.blp, equality.blp, cases.search_blp):
+        api.register_blueprint(blueprint)
+        # Cookies never authenticate the API (app.api.auth), so there is no session to ride.
+        csrf.exempt(blueprint)
     # After flask-smorest, whose own handler would answer HTML pages with JSON and drop headers.
     init_errors(app)

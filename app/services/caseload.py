@@ -1,4 +1,5 @@
-"""A caseworker's home: my open cases, reviews that are due, and recent contacts at my prisons."""
+"""A caseworker's home: my open cases, reviews that are due, recent contacts at my prisons, and
+the newest open cases there (a new referral may have no key worker yet: it shows here first)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Caseload:
     reviews_due: list[CaseSummary]
     recent: list[RecentContact]
     today: date
+    latest: list[CaseSummary]
 
 
 def caseload(session: Session, context: TenantContext, origin: Origin, vault: Vault) -> Caseload:
@@ -68,7 +70,15 @@ def caseload(session: Session, context: TenantContext, origin: Origin, vault: Va
         case.id: case
         for case in session.scalars(select(Case).where(Case.id.in_({c[0] for c in contacts})))
     }
-    shown = {case.id: case for case in [*mine, *due, *contact_cases.values()]}
+    latest = list(
+        session.scalars(
+            select(Case)
+            .where(Case.status.in_(open_values))
+            .order_by(Case.opened_on.desc(), Case.id.desc())
+            .limit(LIST_LENGTH)
+        )
+    )
+    shown = {case.id: case for case in [*mine, *due, *contact_cases.values(), *latest]}
     summaries = {s.case.id: s for s in summarise(session, vault, list(shown.values()))}
     record_event(session, context, origin, "case.list", "case", list(shown))
     session.commit()
@@ -81,4 +91,5 @@ def caseload(session: Session, context: TenantContext, origin: Origin, vault: Va
             if case_id in summaries
         ],
         today=today,
+        latest=[summaries[c.id] for c in latest],
     )

@@ -86,11 +86,14 @@ def record_consent(
     if valid_from > today:
         errors["valid_from"] = ["consent is recorded when it is given: the date cannot be ahead"]
     if decision is ConsentDecision.GIVEN:
-        expires_on = expires_on or default_expiry(valid_from)
-        if expires_on < valid_from:
-            errors["expires_on"] = ["the consent cannot end before it starts"]
-        elif expires_on - valid_from > LONGEST_VALIDITY:
-            errors["expires_on"] = ["record consent for five years at most"]
+        # A start in the future is refused above; its default end could lie past the calendar.
+        if expires_on is None and valid_from <= today:
+            expires_on = default_expiry(valid_from)
+        if expires_on is not None:
+            if expires_on < valid_from:
+                errors["expires_on"] = ["the consent cannot end before it starts"]
+            elif expires_on - valid_from > LONGEST_VALIDITY:
+                errors["expires_on"] = ["record consent for five years at most"]
         if not categories:
             errors["categories"] = ["choose at least one kind of information"]
     else:

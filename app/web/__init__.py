@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_web(app: Flask) -> None:
-    from app.web import auth, cases, public
+    from app.web import admin, auth, cases, casework, consents, equality, labels, public
     from app.web.security import init_security
 
     init_security(app)
@@ -14,6 +14,11 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(casework.bp)
+    app.register_blueprint(consents.bp)
+    app.register_blueprint(equality.bp)
+    app.register_blueprint(labels.bp)
+    app.register_blueprint(admin.bp)
 
 
 def _first_messages(errors: dict[str, list[str]]) -> dict[str, str]:

@@ -1,14 +1,24 @@
-"""Turning HTML form posts into schema input, and schema errors into GOV.UK error messages."""
+"""Turning HTML form posts into schema input, and schema errors into GOV.UK error messages.
+
+A form posts flat names ("person.name", "opened_on-day"); the schemas take nested dicts with ISO
+dates. `FormFields` lists the names one form reads and what each is called, so `read_form` passes
+the schema only those names (the schema stays the allowlist) and `form_errors` turns every error,
+from the schema or the service, into one sentence linked to the input it is about.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from werkzeug.datastructures import MultiDict
 
 
 def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
     """GOV.UK date input: day, month and year fields become one ISO date string (or None)."""
-    parts = [form.get(f"{name}-{part}", "").strip() for part in ("year", "month", "day")]
+    parts = [(form.get(f"{name}-{part}") or "").strip() for part in ("year", "month", "day")]
     if not any(parts):
         return None
     year, month, day = parts
@@ -22,10 +32,100 @@ def flatten_errors(messages: Any) -> dict[str, list[str]]:
     if isinstance(messages, list):
         return {"_schema": [str(m) for m in messages]}
     flat: dict[str, list[str]] = {}
-    for field, value in messages.items():
+    for field_name, value in messages.items():
         if isinstance(value, dict):
             for sub, sub_messages in flatten_errors(value).items():
-                flat[f"{field}.{sub}"] = sub_messages
+                flat[f"{field_name}.{sub}"] = sub_messages
         else:
-            flat[str(field)] = [str(m) for m in value]
+            flat[str(field_name)] = [str(m) for m in value]
     return flat
+
+
+@dataclass(frozen=True)
+class FormFields:
+    """The names one form posts, in page order, with what each is called in an error message
+    ("the person's name"); which are GOV.UK date inputs, checkbox lists, strict whole numbers
+    and choices; and which nested groups are always sent (so their required fields are named
+    even when the group is left empty)."""
+
+    labels: Mapping[str, str]
+    dates: frozenset[str] = field(default_factory=frozenset)
+    lists: frozenset[str] = field(default_factory=frozenset)
+    integers: frozenset[str] = field(default_factory=frozenset)
+    choices: frozenset[str] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+
+def _put(data: dict[str, Any], path: list[str], value: object) -> None:
+    for part in path[:-1]:
+        data = data.setdefault(part, {})
+    data[path[-1]] = value
+
+
+def read_form(form: MultiDict[str, str], spec: FormFields) -> dict[str, Any]:
+    """The posted values of the form's own fields as the nested dict its schema loads. A field
+    left empty is left out, so the schema's default or its "required" message applies."""
+    data: dict[str, Any] = {group: {} for group in spec.groups}
+    for name in spec.labels:
+        value: Any
+        if name in spec.dates:
+            value = date_from_parts(form, name)
+        elif name in spec.lists:
+            value = [item for item in form.getlist(name) if item.strip()]
+        else:
+            value = (form.get(name) or "").strip()
+            if name in spec.integers and value.isdigit():
+                value = int(value)
+        if value in (None, "", []):
+            continue
+        _put(data, name.split("."), value)
+    return data
+
+
+_BETWEEN = re.compile(r"Must be greater than or equal to (\d+) and less than or equal to (\d+)")
+_LONGEST = re.compile(r"(?:Longer than maximum length|Length must be between \d+ and) (\d+)")
+
+
+def _sentence(message: str, label: str, choice: bool) -> str:
+    """One of marshmallow's generic messages in GOV.UK words; a service's own message as is."""
+    if message == "Missing data for required field.":
+        return f"{'Select' if choice else 'Enter'} {label}"
+    if message == "Not a valid date.":
+        return f"{label} must be a real date"
+    if message == "Not a valid integer.":
+        return f"{label} must be a whole number"
+    if message == "Not a valid email address.":
+        return f"Enter {label} in the right format, like name@example.com"
+    if message.startswith(("Must be one of", "Not a valid UUID", "Not a valid boolean")):
+        return f"Choose {label} from the options shown"
+    if between := _BETWEEN.match(message):
+        return f"{label} must be from {between[1]} to {between[2]}"
+    if longest := _LONGEST.match(message):
+        return f"{label} must be {longest[1]} characters or fewer"
+    return message
+
+
+def _field_for(key: str, names: list[str]) -> str:
+    """The form field an error key is about: itself, the field it is part of ("needs.1",
+    "scores.work.value"), or the first field of the group it names ("person")."""
+    if key in names:
+        return key
+    owners = [name for name in names if key.startswith(f"{name}.")]
+    if owners:
+        return max(owners, key=len)
+    members = [name for name in names if name.startswith(f"{key}.")]
+    return members[0] if members else names[0]
+
+
+def form_errors(messages: Any, spec: FormFields) -> dict[str, list[str]]:
+    """Schema messages (nested) or a service's field errors, as {input id: [sentences]} in the
+    order the fields appear on the page, so the error summary reads top to bottom."""
+    names = list(spec.labels)
+    found: dict[str, list[str]] = {}
+    for key, texts in flatten_errors(messages).items():
+        name = _field_for(key, names)
+        label = spec.labels[name]
+        for text in texts:
+            sentence = _sentence(text, label, name in spec.choices or name in spec.lists)
+            found.setdefault(name, []).append(sentence[:1].upper() + sentence[1:])
+    return {name: found[name] for name in names if name in found}

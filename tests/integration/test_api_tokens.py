@@ -19,6 +19,7 @@ from app.domain.clock import system_clock
 from app.models import ApiToken, User
 from app.security.tokens import TOKEN_PREFIX, new_token
 from app.services.accounts import create_api_token
+from tests.support.api_bodies import referral
 from tests.support.world import World
 
 CASES = "/api/v1/cases"
@@ -206,10 +207,9 @@ def test_bad_case_input_gets_422_naming_the_field_and_writes_nothing(app, bearer
 def test_good_case_input_is_written(app, bearer):
     headers = bearer("pops_liverpool")
     before = _total(app, headers)
-    response = app.test_client().post(
-        CASES, json={"prison_code": "LPI", "opened_on": "2025-02-28"}, headers=headers
-    )
-    assert response.status_code == 201
+    response = app.test_client().post(CASES, json=referral(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.get_json()["status"] == "referred"
     assert _total(app, headers) == before + 1
 
 

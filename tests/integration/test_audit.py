@@ -23,6 +23,7 @@ from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
 from tests.conftest import csrf_from, missing_id, sign_in
+from tests.support.api_bodies import referral
 from tests.support.world import PASSWORD, World
 
 ALL_PRISONS = frozenset({"LPI", "WDI", "DMI"})
@@ -184,7 +185,7 @@ def test_caseworker_opening_a_case_by_api_leaves_one_create_event_naming_it(
 ):
     headers = bearer("pops_liverpool")
     audit_log.mark()
-    response = app.test_client().post("/api/v1/cases", json={"prison_code": "LPI"}, headers=headers)
+    response = app.test_client().post("/api/v1/cases", json=referral(), headers=headers)
     assert response.status_code == 201
     (event,) = audit_log.new()
     assert (event.chain, event.action, event.outcome) == (

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_from, missing_id
+from tests.support.api_bodies import referral
 from tests.support.world import World
 
 # actor -> the case it owns (charity, prison), or None when its role has no case access
@@ -169,14 +170,23 @@ def _case_count(app: Flask, world: World) -> dict[tuple[str, str], int]:
     return counts
 
 
+# The least a referral form needs besides the prison: who referred, and the person in custody.
+REFERRAL_FORM = {
+    "referral_source": "self",
+    "person.name": "Alex Matrixcase",
+    "person.prison_number": "D5678EF",
+}
+
+
 def _post_web(client: FlaskClient, prison: str):
     page = client.get("/cases/new")
     token = csrf_from(page.text) if page.status_code == 200 else ""
-    return client.post("/cases/new", data={"prison_code": prison, "csrf_token": token})
+    data = {**REFERRAL_FORM, "prison_code": prison, "csrf_token": token}
+    return client.post("/cases/new", data=data)
 
 
 def _post_api(client: FlaskClient, headers: dict[str, str], prison: str):
-    return client.post("/api/v1/cases", json={"prison_code": prison}, headers=headers)
+    return client.post("/api/v1/cases", json=referral(prison), headers=headers)
 
 
 # prison a POPS Liverpool worker may use, its charity's other prison, another charity's, none

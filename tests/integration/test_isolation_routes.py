@@ -21,6 +21,7 @@ from werkzeug.routing import Rule
 from app.models import Base
 from tenants.model import is_tenant_table
 from tests.conftest import csrf_from
+from tests.support import api_bodies as bodies
 from tests.support.world import World
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -56,9 +57,9 @@ def _url(rule: Rule, case_id: uuid.UUID, other: uuid.UUID) -> str:
     return path
 
 
-def _row_counts(owner_sessions) -> dict[str, int]:
+def _row_counts(all_rows) -> dict[str, int]:
     counts = {}
-    with owner_sessions() as session:
+    with all_rows() as session:
         for table in Base.metadata.sorted_tables:
             if is_tenant_table(table):
                 counts[table.name] = session.scalar(
@@ -94,15 +95,14 @@ def _client_for(
 
 @pytest.mark.parametrize("actor", list(SUBJECTS))
 def test_foreign_and_missing_cases_get_the_same_answer_on_every_case_route(
-    app, world: World, signed_in, bearer, owner_sessions, actor
+    app, world: World, signed_in, bearer, all_rows, actor
 ):
     routes = list(case_routes(app))
     assert len(routes) >= 2, "the URL map has no case routes: the walker found nothing to check"
-    before = _row_counts(owner_sessions)
+    before = _row_counts(all_rows)
+    assert before["cases"] == len(world.cases), "the counting session must see every case"
     other = uuid.uuid4()
-    clients = {
-        api: _client_for(app, actor, api, signed_in, bearer) for api in (False, True)
-    }
+    clients = {api: _client_for(app, actor, api, signed_in, bearer) for api in (False, True)}
     problems = []
     for rule, method in routes:
         client, headers, token = clients[rule.rule.startswith("/api/")]
@@ -125,7 +125,7 @@ def test_foreign_and_missing_cases_get_the_same_answer_on_every_case_route(
                     f"a missing case {missing.status_code}"
                 )
     assert problems == []
-    assert _row_counts(owner_sessions) == before
+    assert _row_counts(all_rows) == before
 
 
 @pytest.mark.parametrize("actor", ["pops_liverpool", "pops_manager", "nepacs_durham"])
@@ -148,3 +148,54 @@ def test_own_case_is_readable_on_every_get_route_that_needs_only_the_case(
             problems.append(f"GET {rule.rule}: {response.status_code}")
     assert checked >= 2
     assert problems == []
+
+
+# Good bodies, so a refusal cannot come from validation: only the case's scope can stop them.
+GOOD_WRITES = {
+    ("POST", "/api/v1/cases/{id}/members"): lambda: bodies.child(),
+    ("POST", "/api/v1/cases/{id}/contacts"): lambda: bodies.contact(),
+    ("POST", "/api/v1/cases/{id}/notes"): lambda: bodies.note(),
+    ("POST", "/api/v1/cases/{id}/assessments"): lambda: bodies.assessment(),
+    ("POST", "/api/v1/cases/{id}/actions"): lambda: bodies.action(),
+    ("POST", "/api/v1/cases/{id}/closure"): lambda: {"reason": "outcomes_met"},
+    ("PATCH", "/api/v1/cases/{id}"): lambda: {"safeguarding": True},
+    (
+        "POST",
+        "/api/v1/cases/{id}/consents",
+    ): lambda: bodies.consent(uuid.uuid4(), subject="person_in_custody", family_member_id=None),
+}
+
+
+@pytest.mark.parametrize("operation", list(GOOD_WRITES), ids=" ".join)
+@pytest.mark.parametrize("actor", ["pops_liverpool", "nepacs_durham"])
+def test_good_writes_to_a_case_out_of_scope_are_refused_like_a_missing_case(
+    app, world: World, bearer, all_rows, actor, operation
+):
+    method, template = operation
+    headers = bearer(actor)
+    client = app.test_client()
+    before = _row_counts(all_rows)
+    missing = client.open(
+        template.format(id=uuid.uuid4()),
+        method=method,
+        json=GOOD_WRITES[operation](),
+        headers=headers,
+    )
+    assert missing.status_code == 404
+    for pair in SUBJECTS[actor][1]:
+        foreign = client.open(
+            template.format(id=world.cases[pair]),
+            method=method,
+            json=GOOD_WRITES[operation](),
+            headers=headers,
+        )
+        assert (foreign.status_code, foreign.data) == (missing.status_code, missing.data)
+    assert _row_counts(all_rows) == before
+    own = client.open(
+        template.format(id=world.cases[SUBJECTS[actor][0]]),
+        method=method,
+        json=GOOD_WRITES[operation](),
+        headers=headers,
+    )
+    # The same body on the actor's own case is accepted: the refusal above was the scope's.
+    assert own.status_code in (200, 201), own.text

@@ -408,6 +408,15 @@ BAD_TOKENS = pytest.mark.parametrize(
 )
 
 
+# The least a referral form needs: a prison, who referred, and the person in custody.
+REFERRAL = {
+    "prison_code": "LPI",
+    "referral_source": "self",
+    "person.name": "Alex Signincase",
+    "person.prison_number": "D5678EF",
+}
+
+
 def _with_token(data: dict[str, str], token: str | None) -> dict[str, str]:
     return data if token is None else {**data, "csrf_token": token}
 
@@ -451,11 +460,11 @@ def test_new_case_form_without_valid_csrf_token_is_refused_and_writes_nothing(
 ):
     client = signed_in("pops_liverpool")
     before = _case_count(app, world, "pops")
-    response = client.post("/cases/new", data=_with_token({"prison_code": "LPI"}, token))
+    response = client.post("/cases/new", data=_with_token(REFERRAL, token))
     assert response.status_code == 400
     assert _case_count(app, world, "pops") == before
     page = client.get("/cases/new")
-    data = {"prison_code": "LPI", "csrf_token": csrf_from(page.text)}
+    data = {**REFERRAL, "csrf_token": csrf_from(page.text)}
     response = client.post("/cases/new", data=data)
     assert response.status_code == 302
     assert _case_count(app, world, "pops") == before + 1
