@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
@@ -37,6 +38,11 @@ from tests.support.postgres import (
     start_postgres,
 )
 from tests.support.world import PASSWORD, World, build_world
+
+# CI runs property tests derandomized, so a red build is reproducible from its log.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 SECRET_KEY = "test-secret-key-not-used-anywhere-else-" + "x" * 16
 APP_ROLE = "continuum_app"
