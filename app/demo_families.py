@@ -1,6 +1,7 @@
 """Who the demo's synthetic families are: a person in custody, the main contact, sometimes a
 grandparent, and none to four children, drawn from small name lists with the caller's seeded
-random generator. Contact details are obviously fake: Ofcom's drama numbers and example.org.
+random generator, and the equality monitoring answers the members give. Contact details are
+obviously fake: Ofcom's drama numbers and example.org.
 """
 
 from __future__ import annotations
@@ -10,11 +11,26 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app import demo_words as words
-from app.domain.vocabulary import AgeBand, MemberKind, Relationship
+from app.domain.vocabulary import AgeBand, Disability, Ethnicity, MemberKind, Relationship, Sex
 from app.services.cases import MemberDetails, PersonDetails
+from app.services.equality import EqualityAnswers
 
 # A prison number's suffix letters (the register avoids I and O).
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+# About 85 in 100 members answer equality monitoring. The main contact answers for the children,
+# so a family that declines declines for all of them.
+_FAMILY_DECLINES = 0.08
+_MEMBER_DECLINES = 0.04
+# Most of a family share the main contact's ethnic group; the others are drawn afresh, so the
+# totals keep the census proportions (demo_words.ETHNICITIES).
+_SHARES_CONTACT_ETHNICITY = 0.7
+_SEX_NOT_STATED = 0.02
+_NO_FIRST_LANGUAGE = 0.05
+# About one adult in five says they are disabled; fewer children.
+_DISABILITY = {
+    MemberKind.ADULT: {Disability.YES: 20, Disability.NO: 75, Disability.NOT_STATED: 5},
+    MemberKind.CHILD: {Disability.YES: 7, Disability.NO: 89, Disability.NOT_STATED: 4},
+}
 
 
 @dataclass(frozen=True)
@@ -129,3 +145,54 @@ class FamilyDrawer:
             date_of_birth=born(rng, self.today, age) if with_birthday else None,
             age_band=None if with_birthday else age_band(age).value,
         )
+
+
+class AnswerDrawer:
+    """Draws the equality monitoring answers the members of a family give.
+
+    A generator of its own (seeded alongside the families'), so adding the answers left every
+    family and history the demo already drew exactly as it was.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def equality(self, family: Family) -> tuple[EqualityAnswers | None, ...]:
+        """Each member's equality monitoring answers, in the family's order (None: gave none)."""
+        rng = self.rng
+        if rng.random() < _FAMILY_DECLINES:
+            return (None,) * len(family.members)
+        groups, weights = list(words.ETHNICITIES), list(words.ETHNICITIES.values())
+        contact = rng.choices(groups, weights)[0]
+        found: list[EqualityAnswers | None] = []
+        for n, member in enumerate(family.members):
+            if rng.random() < _MEMBER_DECLINES:
+                found.append(None)
+                continue
+            shared = n == 0 or rng.random() < _SHARES_CONTACT_ETHNICITY
+            ethnicity = contact if shared else rng.choices(groups, weights)[0]
+            first_name = member.name.split()[0]
+            sex = Sex.MALE if first_name in words.MEN or first_name in words.BOYS else Sex.FEMALE
+            shares = _DISABILITY[member.kind]
+            disability = rng.choices(list(shares), list(shares.values()))[0]
+            found.append(
+                EqualityAnswers(
+                    ethnicity=ethnicity,
+                    sex=Sex.NOT_STATED if rng.random() < _SEX_NOT_STATED else sex,
+                    disability=disability,
+                    first_language=self._first_language(ethnicity, member.kind),
+                )
+            )
+        return tuple(found)
+
+    def _first_language(self, ethnicity: Ethnicity, kind: MemberKind) -> str | None:
+        rng = self.rng
+        if rng.random() < _NO_FIRST_LANGUAGE:
+            return None
+        # Children, mostly born here, give a language other than English half as often.
+        roll = rng.random() * (2 if kind is MemberKind.CHILD else 1)
+        for language, share in words.OTHER_LANGUAGES.get(ethnicity, ()):
+            if roll < share:
+                return language
+            roll -= share
+        return words.ENGLISH

@@ -1,6 +1,7 @@
 """Synthetic case histories for the demo, as plain data: a family (app.demo_families) and what
 happened at one prison from referral to today or to closure, in contacts, assessments, actions,
-notes and consents, with short sentences from app.demo_words.
+notes and consents, with short sentences from app.demo_words; and the equality monitoring answers
+its members gave.
 
 A seeded random generator makes it all up, so the same charity, day and size always give the
 same histories; dates count back from the given "today" so the demo looks current. Nothing here
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from app import demo_words as words
-from app.demo_families import Family, FamilyDrawer
+from app.demo_families import AnswerDrawer, Family, FamilyDrawer
 from app.domain.consent import DEFAULT_VALIDITY
 from app.domain.outcomes import framework
 from app.domain.vocabulary import (
@@ -33,6 +34,7 @@ from app.domain.vocabulary import (
 )
 from app.models import CaseStatus
 from app.services.cases import FIRST_REVIEW_AFTER
+from app.services.equality import EqualityAnswers
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Most open cases are under way; a few are referrals still waiting for the family to agree.
@@ -111,6 +113,8 @@ class HistoryPlan:
     actions: tuple[ActionPlan, ...]
     notes: tuple[NotePlan, ...]
     consents: tuple[ConsentPlan, ...]
+    # One entry per family member, in the family's order; None for a member who gave none.
+    equality: tuple[EqualityAnswers | None, ...]
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class HistoryWriter:
         self.rng = random.Random(seed)  # noqa: S311 - synthetic demo data, not secrets
         self.today = today
         self._families = FamilyDrawer(self.rng, today)
+        self._answers = AnswerDrawer(random.Random(f"{seed}/equality"))  # noqa: S311 - as above
         self._references: set[str] = set()
 
     def history(
@@ -184,6 +189,10 @@ class HistoryWriter:
             actions=self._actions(family, episode, needs) if episode.engaged else (),
             notes=self._notes(family, episode, safeguarding),
             consents=self._consents(family, episode) if episode.engaged else (),
+            # Asked once the family has agreed to support, never of a referral still waiting.
+            equality=self._answers.equality(family)
+            if episode.engaged
+            else (None,) * len(family.members),
         )
 
     # --- the case ---------------------------------------------------------------------------

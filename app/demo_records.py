@@ -27,6 +27,7 @@ from app.models import (
     CaseNote,
     ConsentRecord,
     Contact,
+    EqualityMonitoring,
     Family,
     FamilyMember,
     OutcomeAssessment,
@@ -219,6 +220,7 @@ def write_histories(
     )
     withdrawals = []
     for o in opened:
+        session.add_all(_equality(o, members[o.case.id]))
         for consent in o.plan.consents:
             record = _consent(o, consent, members[o.case.id])
             session.add(record)
@@ -347,6 +349,27 @@ def _consent(o: _Opened, consent: ConsentPlan, members: list[uuid.UUID]) -> Cons
         recorded_by=o.recorder,
         recorded_at=_at(consent.valid_from, 5),
     )
+
+
+def _equality(o: _Opened, members: list[uuid.UUID]) -> Iterator[EqualityMonitoring]:
+    """The members' answers as equality.record_equality builds them, taken when the family
+    first agreed to be contacted."""
+    day = o.plan.consents[0].valid_from if o.plan.consents else o.plan.opened_on
+    for member, answers in zip(members, o.plan.equality, strict=True):
+        if answers is None:
+            continue
+        yield EqualityMonitoring(
+            id=new_id(),
+            charity_id=o.case.charity_id,
+            prison_code=o.case.prison_code,
+            family_member_id=member,
+            ethnicity=answers.ethnicity.value,
+            sex=answers.sex.value,
+            disability=answers.disability.value,
+            first_language=answers.first_language,
+            created_at=_at(day, 10),
+            updated_at=_at(day, 10),
+        )
 
 
 def _withdrawal(original: ConsentRecord, on: date) -> ConsentRecord:

@@ -13,6 +13,7 @@ from app.domain.vocabulary import (
     ConsentVerification,
     ContactKind,
     DataCategory,
+    Ethnicity,
     Need,
 )
 
@@ -34,6 +35,8 @@ CHILDREN = _names(
     "Ava Mia Leo Noah Ruby Alfie Isla Freddie Poppy Oscar Maisie Harley Lily Jayden Amelia "
     "Archie Esme Mason Nia Theo Zara Ellis Tia Rocco"
 )
+# The children's names above given as boys' (the rest are girls'), for the sex a member states.
+BOYS = frozenset(_names("Leo Noah Alfie Freddie Oscar Harley Jayden Archie Mason Theo Ellis Rocco"))
 SURNAMES = _names(
     "Ashworth Barlow Brennan Carney Dolan Eastwood Fairclough Gallagher Hennessy Igwe "
     "Jennings Kowalski Lomax Mahmood Nolan Okonjo Pennington Quinlan Rafferty Sutcliffe "
@@ -111,3 +114,39 @@ CONSENT_WAYS = (
     (ConsentMethod.DIGITAL, ConsentVerification.CALL_BACK),
 )
 STATISTICS = frozenset({DataCategory.NEEDS, DataCategory.CONTACTS, DataCategory.ASSESSMENTS})
+
+# Equality monitoring: the ethnic groups in the proportions of the 2021 census for England and
+# Wales (per cent of usual residents, ONS table TS021), and about 3 in 100 who prefer not to say.
+ETHNICITIES: dict[Ethnicity, float] = {
+    Ethnicity.WHITE_BRITISH: 74.4,
+    Ethnicity.WHITE_IRISH: 0.9,
+    Ethnicity.WHITE_GYPSY_TRAVELLER: 0.1,
+    Ethnicity.WHITE_ROMA: 0.2,
+    Ethnicity.WHITE_OTHER: 6.2,
+    Ethnicity.MIXED_WHITE_BLACK_CARIBBEAN: 0.9,
+    Ethnicity.MIXED_WHITE_BLACK_AFRICAN: 0.4,
+    Ethnicity.MIXED_WHITE_ASIAN: 0.8,
+    Ethnicity.MIXED_OTHER: 0.7,
+    Ethnicity.ASIAN_INDIAN: 3.1,
+    Ethnicity.ASIAN_PAKISTANI: 2.7,
+    Ethnicity.ASIAN_BANGLADESHI: 1.1,
+    Ethnicity.ASIAN_CHINESE: 0.7,
+    Ethnicity.ASIAN_OTHER: 1.6,
+    Ethnicity.BLACK_AFRICAN: 2.5,
+    Ethnicity.BLACK_CARIBBEAN: 1.0,
+    Ethnicity.BLACK_OTHER: 0.5,
+    Ethnicity.OTHER_ARAB: 0.6,
+    Ethnicity.OTHER_ANY: 1.6,
+    Ethnicity.NOT_STATED: 3.0,
+}
+ENGLISH = "English"
+# First languages other than English, with the share of an ethnic group who give each (the rest
+# give English): a rough, plausible spread, not a statistic.
+OTHER_LANGUAGES: dict[Ethnicity, tuple[tuple[str, float], ...]] = {
+    Ethnicity.WHITE_BRITISH: (("Welsh", 0.02),),
+    Ethnicity.WHITE_OTHER: (("Polish", 0.4), ("Romanian", 0.25)),
+    Ethnicity.WHITE_ROMA: (("Romanian", 0.6),),
+    Ethnicity.ASIAN_PAKISTANI: (("Urdu", 0.3), ("Punjabi", 0.15)),
+    Ethnicity.ASIAN_INDIAN: (("Punjabi", 0.25),),
+    Ethnicity.OTHER_ARAB: (("Arabic", 0.6),),
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -12,16 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
+from app import demo_words as words
 from app.demo import CHARITIES
 from app.demo_records import plan_demo_histories, women_prisons
 from app.domain.errors import InvalidInput, ServiceOverlap
 from app.domain.outcomes import framework
+from app.domain.vocabulary import Disability, Ethnicity, Sex
 from app.models import (
     ActionItem,
     Case,
     CaseNote,
     ConsentRecord,
     Contact,
+    EqualityMonitoring,
+    FamilyMember,
     Organisation,
     OutcomeAssessment,
     OutcomeScore,
@@ -32,6 +37,7 @@ from app.models import (
 from app.services.audit import Origin
 from app.services.caseload import caseload
 from app.services.cases import summarise
+from app.services.equality import EqualityAnswers
 from app.services.reference import load_prisons, serving_charity, start_service
 from app.services.vault import vault_for
 from config import load_settings
@@ -263,3 +269,56 @@ def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_
         home = caseload(session, context, origin, vault_for(session, state.root_key))
     assert home.mine and home.reviews_due and home.recent
     assert all(s.person_name and s.prison_number for s in home.mine)
+
+
+def test_demo_gives_most_members_equality_answers_kept_with_their_own_member(empty_app):
+    result = empty_app.test_cli_runner().invoke(
+        args=["demo", "--no-serve", "--families", str(DEMO_FAMILIES), "--today", str(DEMO_TODAY)]
+    )
+    assert result.exit_code == 0, result.output
+    state = empty_app.extensions["continuum"]
+    with state.session_factory() as session:
+        plans = plan_demo_histories(DEMO_TODAY, DEMO_FAMILIES, women_prisons(session))
+    planned = [answers for charity in plans.values() for p in charity for answers in p.equality]
+    answered = [answers for answers in planned if answers is not None]
+    # Most members answer and some give none: computed from the generator, found in the data.
+    assert len(planned) / 2 < len(answered) < len(planned)
+    languages = {words.ENGLISH} | {
+        language for options in words.OTHER_LANGUAGES.values() for language, _ in options
+    }
+    written = 0
+    for spec in CHARITIES:
+        mine = {plan.reference: plan for plan in plans[spec.slug]}
+        with state.session_factory() as session:
+            bind_tenant(session, _charity_context(session, spec))
+            members = {member.id: member for member in session.scalars(select(FamilyMember))}
+            case_of = {case.family_id: case for case in session.scalars(select(Case))}
+            found: dict[str, Counter] = {}
+            for row in session.scalars(select(EqualityMonitoring)):
+                member = members[row.family_member_id]
+                case = case_of[member.family_id]
+                # Each answer sits with a member of the same charity, at the case's prison.
+                assert (row.charity_id, row.prison_code) == (member.charity_id, member.prison_code)
+                assert (row.charity_id, row.prison_code) == (case.charity_id, case.prison_code)
+                assert row.ethnicity in {e.value for e in Ethnicity}
+                assert row.sex in {s.value for s in Sex}
+                assert row.disability in {d.value for d in Disability}
+                assert row.first_language is None or row.first_language in languages
+                answers = EqualityAnswers(
+                    Ethnicity(row.ethnicity),
+                    Sex(row.sex),
+                    Disability(row.disability),
+                    row.first_language,
+                )
+                found.setdefault(case.reference, Counter())[answers] += 1
+                written += 1
+        expected = {
+            reference: Counter(answers for answers in plan.equality if answers is not None)
+            for reference, plan in mine.items()
+            if any(plan.equality)
+        }
+        assert found == expected
+        # A referral still waiting for the family to agree holds no answers.
+        waiting = {r for r, p in mine.items() if p.status.value in ("referred", "awaiting_consent")}
+        assert not waiting & set(found)
+    assert written == len(answered)
