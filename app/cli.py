@@ -135,7 +135,8 @@ def users_create(
     prisons: tuple[str, ...],
     password_from: str,
 ) -> None:
-    """Create a member of staff; they set up their authenticator app at first sign-in."""
+    """Create a member of staff; at first sign-in they set up their authenticator app and
+    choose their own password."""
     from app.services import accounts
     from app.services.reference import organisation_by_slug
 
@@ -154,6 +155,8 @@ def users_create(
                 role=Role(role),
                 password=password,
                 prison_codes=prisons,
+                # Whoever ran the command knows the password: the user replaces it at sign-in.
+                must_change_password=True,
             )
             session.commit()
         except NotFound:

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from app import demo_words as words
 from app.domain.vocabulary import AgeBand, Disability, Ethnicity, MemberKind, Relationship, Sex
-from app.services.cases import MemberDetails, PersonDetails
 from app.services.equality import EqualityAnswers
+from app.services.referrals import MemberDetails, PersonDetails
 
 # A prison number's suffix letters (the register avoids I and O).
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -33,15 +33,15 @@ from app.domain.vocabulary import (
     ReferralSource,
 )
 from app.models import CaseStatus
-from app.services.cases import FIRST_REVIEW_AFTER
 from app.services.equality import EqualityAnswers
+from app.services.referrals import FIRST_REVIEW_AFTER
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Most open cases are under way; a few are referrals still waiting for the family to agree.
 _SHARE_CLOSED = 0.3
 _SHARE_NEW_REFERRALS = 0.07
 _SHARE_REVIEW_OVERDUE = 0.2
-# Reviews follow the first one (cases.FIRST_REVIEW_AFTER) every twelve weeks.
+# Reviews follow the first one (referrals.FIRST_REVIEW_AFTER) every twelve weeks.
 _REVIEW_EVERY = timedelta(weeks=12)
 
 

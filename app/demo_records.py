@@ -1,6 +1,6 @@
 """Writing the demo's case histories (app.demo_histories) as case records.
 
-Each case is opened through the real use case (``cases.open_case``: its checks, its encryption,
+Each case is opened through the real use case (``referrals.open_case``: its checks, its encryption,
 its audit event); the rest of a history, months of it, is written as rows built the way the
 casework and consent use cases build them (the same vault, the same fields), without an audit
 event each, so several hundred families take seconds rather than minutes. Each charity is
@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.base import new_id
 from app.security.keyring import RootKeyProvider
-from app.services import cases
+from app.services import referrals
 from app.services.audit import Origin
 from app.services.vault import Vault, vault_for
 from tenants.context import TenantContext
@@ -199,7 +199,9 @@ def write_histories(
     scored: list[tuple[OutcomeAssessment, dict[str, int]]] = []
     for o in opened:
         family = session.get_one(Family, o.case.family_id)
-        others = [cases.new_member(vault, context, family, m) for m in o.plan.family.members[1:]]
+        others = [
+            referrals.new_member(vault, context, family, m) for m in o.plan.family.members[1:]
+        ]
         members[o.case.id] = [main_contacts[family.id], *(m.id for m in others)]
         assessments = [(_assessment(o, a.assessed_on), a.scores) for a in o.plan.assessments]
         scored += assessments
@@ -246,7 +248,7 @@ def _open(
 ) -> _Opened:
     """The case through the use case, then set to where its history leaves it."""
     recorder = staff.recorder(plan.prison_code, n)
-    case = cases.open_case(
+    case = referrals.open_case(
         session,
         replace(context, user_id=recorder),
         origin,

@@ -65,9 +65,9 @@ from app.models import (
 from app.security.keyring import LocalRootKey
 from app.services import accounts, casework, consents, family_file, search
 from app.services.audit import Origin
-from app.services.cases import MemberDetails, PersonDetails, open_case
 from app.services.keys import ensure_charity_keys
 from app.services.reference import ensure_organisation, load_prisons, start_service
+from app.services.referrals import MemberDetails, PersonDetails, open_case
 from app.services.vault import vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
 from tenants.context import TenantContext

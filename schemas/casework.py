@@ -32,7 +32,7 @@ from app.domain.vocabulary import (
     Relationship,
     Sex,
 )
-from app.services.cases import MemberDetails, PersonDetails
+from app.services.referrals import MemberDetails, PersonDetails
 from schemas.common import InputSchema
 
 PRISON_CODE = validate.Regexp(r"^[A-Z]{3}$", error="enter a three-letter prison code")

@@ -10,7 +10,7 @@ from marshmallow import RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
 from app.models import Case
-from app.services import cases, search
+from app.services import cases, referrals, search
 from app.services.cases import CaseSummary
 from app.web.audit import request_origin
 from app.web.vault import request_vault
@@ -61,7 +61,7 @@ class CaseCollection(MethodView):
 
         For a new family, give ``person`` and usually a ``main_contact``; for a family already
         known there, give ``family_id``."""
-        return cases.open_case(
+        return referrals.open_case(
             tenant_session(), require_context(), request_origin(), request_vault(), **data
         )
 

@@ -15,8 +15,8 @@ from marshmallow import RAISE
 from app.api.blueprint import READ, WRITE, ApiBlueprint
 from app.models import ActionItem, CaseNote, Contact, FamilyMember, OutcomeAssessment
 from app.services import casework, family_file
-from app.services.cases import MemberDetails
 from app.services.family_file import FamilyFile
+from app.services.referrals import MemberDetails
 from app.web.audit import request_origin
 from app.web.vault import request_vault
 from schemas.casework import (

@@ -51,6 +51,9 @@ class User(RandomId, Timestamps, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Raising the epoch ends every session the user has (it is part of the session's user id).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Set when someone else chose the password (an admin's set-up password, the CLI): until the
+    # user picks their own, every page but the change-password page redirects there.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     oidc_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -4,7 +4,7 @@ The file is CSV in UTF-8 (a byte-order mark is fine), a header row first, then o
 case; ``docs/examples/cases-import.csv`` is an example and README.md lists the columns. Every
 row is checked before anything is kept: the same schema the web form and the API load
 (``schemas.casework.CaseIn``), the prison against the charity's services, then the use case
-itself (``cases.open_case``, with its own checks, encryption and one audit event per case). One
+itself (``referrals.open_case``, with its own checks, encryption and one audit event per case). One
 bad row and the whole file is refused, with a problem per row and column; otherwise every case
 commits in one transaction.
 
@@ -28,7 +28,7 @@ from app.domain.errors import InvalidInput
 from app.domain.vocabulary import Need
 from app.models import Case, Family, PersonInCustody, Prison
 from app.models.cases import OPEN_STATUSES
-from app.services import cases
+from app.services import referrals
 from app.services.audit import Origin
 from app.services.reference import prisons_ever_served
 from app.services.scope import require
@@ -164,8 +164,8 @@ def import_cases(
         except ValidationError as exc:
             schema = _schema_problems(row, exc.messages)
             found += [problem for problem in schema if problem.column not in reported]
-        number = cases.normalise_prison_number(row.cells["prison_number"])
-        if cases.PRISON_NUMBER.match(number):
+        number = referrals.normalise_prison_number(row.cells["prison_number"])
+        if referrals.PRISON_NUMBER.match(number):
             if number in first_seen:
                 found.append(_problem(row, "prison_number", f"also in row {first_seen[number]}"))
             elif held := _held(session, vault, context, number):
@@ -173,7 +173,7 @@ def import_cases(
             first_seen.setdefault(number, row.number)
         if data is not None and not found:
             try:
-                cases.open_case(session, context, origin, vault, **data, commit=False)
+                referrals.open_case(session, context, origin, vault, **data, commit=False)
             except InvalidInput as exc:
                 found += _service_problems(row, exc.errors)
         problems += found

@@ -1,6 +1,6 @@
 """Who may be a case's key worker: the charity's own caseworkers and site managers at its prison.
 
-The same rule `app.services.cases` checks when a key worker is set; this lists the choices.
+The same rule `app.services.referrals` checks when a key worker is set; this lists the choices.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from app.domain.errors import InvalidInput
 from app.models import Case, Family, FamilyMember, PersonInCustody
 from app.services.audit import Origin
-from app.services.cases import PRISON_NUMBER, CaseSummary, normalise_prison_number, summarise
+from app.services.cases import CaseSummary, summarise
+from app.services.referrals import PRISON_NUMBER, normalise_prison_number
 from app.services.scope import record_event, require
 from app.services.vault import Vault
 from tenants.context import TenantContext

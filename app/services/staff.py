@@ -222,8 +222,8 @@ def create_staff(
     role: Role,
     prisons: Iterable[str] = (),
 ) -> SetUp:
-    """A new member of the admin's own charity. They sign in with the set-up password and enrol
-    their authenticator at that first sign-in."""
+    """A new member of the admin's own charity. They sign in with the set-up password, enrol
+    their authenticator and choose their own password at that first sign-in."""
     require_admin(admin)
     organisation = session.get(Organisation, admin.organisation_id)
     if organisation is None or not organisation.is_charity:
@@ -243,6 +243,7 @@ def create_staff(
             role=role,
             password=password,
             prison_codes=codes,
+            must_change_password=True,
         )
     except InvalidInput as exc:
         raise InvalidInput({**exc.errors, **errors}) from exc
@@ -309,13 +310,15 @@ def reset_second_factor(
     session: Session, admin: StaffAdmin, origin: Origin, user_id: uuid.UUID
 ) -> SetUp:
     """Forget the user's authenticator, end their sessions and clear any lockout; they enrol a new
-    one at their next sign-in. The password is replaced with a set-up password too: otherwise
-    anyone who knew the old password could enrol their own authenticator first."""
+    one at their next sign-in. The password is replaced with a set-up password too (which they
+    must then change): otherwise anyone who knew the old password could enrol their own
+    authenticator first."""
     require_admin(admin)
     user = _user(session, admin, user_id)
     _not_self(admin, user, "reset the sign-in of")
     password = new_set_up_password()
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     user.totp_secret_sealed = None
     user.totp_confirmed = False
     user.totp_last_step = 0

@@ -1,4 +1,5 @@
-"""Signing in to one's own charity: organisation first, then password, then a TOTP code."""
+"""Signing in to one's own charity: organisation first, then password, then a TOTP code; and
+the signed-in user's own account (changing the password, signing out everywhere)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,16 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.domain.errors import NotFound
+from app.domain.errors import InvalidInput, NotFound
 from app.extensions import limiter
 from app.models import Organisation, User
+from app.security.passwords import MIN_LENGTH
 from app.security.totp import secret_to_base32
 from app.services import accounts
 from app.services.accounts import LockoutPolicy, SignInRefused
 from app.services.reference import organisation_by_slug
 from app.web.audit import request_origin
-from app.web.security import start_session
+from app.web.security import renew_session, start_session
 from tenants.flask import db_session
 
 bp = Blueprint("auth", __name__)
@@ -37,6 +39,9 @@ bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300
 WRONG_DETAILS = "Enter a correct username and password"
 WRONG_CODE = "Enter a correct security code from your authenticator app"
+PASSWORD_FIELDS = ("current_password", "new_password", "confirm_password")
+# Read a little past the longest password allowed, so a longer one is refused, not cut short.
+PASSWORD_READ = accounts.MAX_PASSWORD_LENGTH + 1
 
 
 def _policy() -> LockoutPolicy:
@@ -183,6 +188,32 @@ def logout() -> Response:
 @bp.get("/account")
 def account() -> str:
     return render_template("auth/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> str | tuple[str, int] | Response:
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        user = current_user._get_current_object()
+        typed = {name: request.form.get(name, "")[:PASSWORD_READ] for name in PASSWORD_FIELDS}
+        try:
+            accounts.change_password(db_session(), user, request_origin(), _policy(), **typed)
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            renew_session(user)
+            flash(
+                "Your password has been changed. You have been signed out everywhere else.",
+                "success",
+            )
+            return redirect(url_for("web.home"))
+    page = render_template(
+        "auth/password.html",
+        errors=errors,
+        min_length=MIN_LENGTH,
+        policy=_policy(),
+    )
+    return (page, 400) if errors else page
 
 
 @bp.post("/account/sessions/end")

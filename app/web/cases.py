@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 from app.domain.errors import InvalidInput
 from app.models import Prison
-from app.services import access_log, cases
+from app.services import access_log, cases, referrals
 from app.services.caseload import caseload
 from app.services.reference import prisons_by_code
 from app.services.search import find_cases
@@ -112,7 +112,7 @@ def case_new() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             data = load_form(CaseIn(), REFERRAL)
-            case = cases.open_case(
+            case = referrals.open_case(
                 tenant_session(), require_context(), request_origin(), request_vault(), **data
             )
         except InvalidInput as exc:

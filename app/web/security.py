@@ -2,7 +2,8 @@
 
 One ``before_request`` decides who is asking before any view runs (SecureDrop's pattern):
 an endpoint not named in ``PUBLIC_ENDPOINTS`` needs a signed-in member of staff on the web, or a
-personal token on the API. Forgetting a decorator therefore fails safe.
+personal token on the API. Forgetting a decorator therefore fails safe. A user whose password
+someone else chose reaches only ``PASSWORD_CHANGE_ENDPOINTS`` until they choose their own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask_login import current_user, logout_user
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
+from app.domain.errors import Forbidden
 from app.extensions import login_manager
 from app.models import User
 from tenants.flask import db_session, set_actor
@@ -31,6 +33,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "api-docs.openapi_json",
     }
 )
+
+# All a signed-in user may reach while they must change their password (static is public).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -78,6 +83,15 @@ def start_session(user: User) -> None:
     session["seen_at"] = now
 
 
+def renew_session(user: User) -> None:
+    """After the user's own action raised their session epoch (a password change): this
+    browser's session carries the new epoch, so only the others end. The sign-in time is kept,
+    so the absolute timeout still counts from the sign-in."""
+    auth_at = session.get("auth_at", 0)
+    start_session(user)
+    session["auth_at"] = auth_at
+
+
 def _session_expired() -> bool:
     settings = current_app.extensions["continuum"].settings
     now = int(time.time())
@@ -99,6 +113,10 @@ def _authenticate() -> Response | None:
         if actor is None:
             raise Unauthorized(www_authenticate=None)
         set_actor(actor)
+        if actor.must_change_password:
+            # Refused, and audited as a refusal, until the user chooses their own password on
+            # the web: someone else knows the one they have.
+            raise Forbidden("password change required")
         return None
     if not current_user.is_authenticated:
         set_actor(None)
@@ -111,7 +129,10 @@ def _authenticate() -> Response | None:
         flash("You were signed out because your session expired. Sign in again.", "important")
         return redirect(url_for("auth.login", slug=slug))
     session["seen_at"] = int(time.time())
-    set_actor(current_user._get_current_object())
+    user = current_user._get_current_object()
+    set_actor(user)
+    if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
     return None
 
 

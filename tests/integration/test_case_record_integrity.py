@@ -17,11 +17,11 @@ from app.domain.errors import Conflict
 from app.domain.vocabulary import ConsentDecision, ConsentMethod, ConsentVerification
 from app.models import CaseStatus, ConsentRecord
 from app.security.keyring import FieldDecryptionError
-from app.services.cases import PersonDetails, open_case
 from app.services.casework import add_note
 from app.services.consents import consent_receipt, withdraw_consent
 from app.services.family_file import read_family
 from app.services.keys import rotate_charity_key
+from app.services.referrals import PersonDetails, open_case
 from app.services.search import find_cases
 from app.services.vault import vault_for
 from tenants.context import AppendOnlyWrite

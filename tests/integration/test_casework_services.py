@@ -33,7 +33,7 @@ from app.models import AuditEntry, Base, Case, CaseStatus
 from app.services import audit
 from app.services.access_log import who_viewed
 from app.services.caseload import caseload
-from app.services.cases import MemberDetails, PersonDetails, close_case, open_case, update_case
+from app.services.cases import close_case, update_case
 from app.services.casework import (
     add_action,
     add_contact,
@@ -44,6 +44,7 @@ from app.services.casework import (
 from app.services.consents import consent_receipt, withdraw_consent
 from app.services.equality import EqualityAnswers, read_equality, record_equality
 from app.services.family_file import add_member, read_family
+from app.services.referrals import MemberDetails, PersonDetails, open_case
 from app.services.search import find_cases
 from tenants.model import is_tenant_table
 from tests.support.cases import TODAY, Desk, desks, give_consent

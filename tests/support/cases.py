@@ -2,7 +2,7 @@
 
 A case needs a family and the family a person in custody. Case tables have no relationship(), so
 the unit of work does not order their inserts: each parent is flushed before its child, as
-tests/support/world.py and app.services.cases.open_case do.
+tests/support/world.py and app.services.referrals.open_case do.
 """
 
 from __future__ import annotations
