@@ -60,7 +60,10 @@ def withdrawals(records: Iterable[ConsentFacts]) -> dict[uuid.UUID, date]:
 
 
 def state_of(record: ConsentFacts, on: date, withdrawn: dict[uuid.UUID, date]) -> ConsentState:
-    """The state of a given or refused record on a day, knowing every withdrawal."""
+    """The state of any record on a day, knowing every withdrawal. A withdrawal record grants
+    nothing of its own: it is always withdrawn."""
+    if record.decision is ConsentDecision.WITHDRAWN:
+        return ConsentState.WITHDRAWN
     if record.decision is ConsentDecision.REFUSED:
         return ConsentState.REFUSED
     withdrawn_on = withdrawn.get(record.id)

@@ -287,11 +287,7 @@ def consent_receipt(
         if record.recipient_charity_id
         else None
     )
-    state = (
-        state_of(consent_facts(record), today, withdrawn).value
-        if record.decision != ConsentDecision.WITHDRAWN.value
-        else ConsentState.WITHDRAWN.value
-    )
+    state = state_of(consent_facts(record), today, withdrawn).value
     receipt = ConsentReceipt(
         consent_id=record.id,
         case_reference=case.reference,

@@ -9,10 +9,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.consent import ConsentState, state_of, withdrawals
+from app.domain.consent import state_of, withdrawals
 from app.domain.errors import InvalidInput
 from app.domain.outcomes import Scored, distance_travelled
-from app.domain.vocabulary import ActionStatus, ConsentDecision
+from app.domain.vocabulary import ActionStatus
 from app.models import (
     ActionItem,
     Case,
@@ -246,12 +246,7 @@ def _load(session: Session, vault: Vault, case: Case, today: date) -> FamilyFile
     )
     facts = [consent_facts(record) for record in consents]
     withdrawn = withdrawals(facts)
-    # A withdrawal record is no consent of its own: it shows as withdrawn (the else below).
-    states = {
-        fact.id: state_of(fact, today, withdrawn)
-        for fact in facts
-        if fact.decision is not ConsentDecision.WITHDRAWN
-    }
+    states = {fact.id: state_of(fact, today, withdrawn) for fact in facts}
 
     contact_views = tuple(
         ContactView(
@@ -303,7 +298,7 @@ def _load(session: Session, vault: Vault, case: Case, today: date) -> FamilyFile
             valid_from=r.valid_from,
             expires_on=r.expires_on,
             withdraws_id=r.withdraws_id,
-            state=(states[r.id].value if r.id in states else ConsentState.WITHDRAWN.value),
+            state=states[r.id].value,
             recorded_by=names.get(r.recorded_by, ""),
             recorded_at=r.recorded_at,
         )

@@ -258,3 +258,35 @@ def test_actors_without_case_access_cannot_open_cases(
     expected = {"anonymous": 401 if surface == "api" else 302}.get(actor, 403)
     assert response.status_code == expected
     assert _case_count(app, world) == before
+
+
+# --- search --------------------------------------------------------------------------------------
+
+# The world holds prison number A1234BC at POPS Liverpool and at NEPACS Durham, so a search that
+# crossed a charity or a prison would show another's case.
+SEARCH_ROUTES = {"web.search": "/search?q={q}", "api.search": "/api/v1/search?q={q}"}
+
+
+def _shown_by_search(response, route: str) -> set[uuid.UUID]:
+    if route.startswith("api."):
+        return {uuid.UUID(item["case"]["id"]) for item in response.json["items"]}
+    return {uuid.UUID(match) for match in CASE_LINK.findall(response.text)}
+
+
+@pytest.mark.parametrize("route", SEARCH_ROUTES)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_search_finds_only_the_actors_own_cases(app, world, signed_in, bearer, actor, route):
+    client, headers = _client(app, world, actor, route, signed_in, bearer)
+    number = world.people[("pops", "LPI")][0]
+    shown: set[uuid.UUID] = set()
+    for q in (number, "case"):  # by prison number, and a word in every world name
+        response = client.get(SEARCH_ROUTES[route].format(q=q), headers=headers)
+        if actor == "anonymous":
+            assert response.status_code == (401 if route.startswith("api.") else 302)
+            return
+        if OWN_CASE[actor] is None:
+            assert response.status_code == 403
+            return
+        assert response.status_code == 200
+        shown |= _shown_by_search(response, route)
+    assert shown == _visible_ids(world, actor)

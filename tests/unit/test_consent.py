@@ -109,6 +109,14 @@ def test_withdrawal_works_forward_from_its_own_date():
     assert state_of(consent, withdrawn_on + timedelta(days=200), known) is ConsentState.WITHDRAWN
 
 
+def test_a_withdrawal_record_grants_nothing_of_its_own_on_any_day():
+    consent = given()
+    record = withdrawal(consent, GIVEN_ON + timedelta(days=10))
+    known = withdrawals([consent, record])
+    for day in (GIVEN_ON, record.valid_from, record.valid_from + timedelta(days=30)):
+        assert state_of(record, day, known) is ConsentState.WITHDRAWN
+
+
 def test_the_earliest_of_two_withdrawals_counts():
     consent = given()
     late = withdrawal(consent, GIVEN_ON + timedelta(days=20))
