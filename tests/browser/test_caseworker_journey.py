@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, axe_violations
 from tests.conftest import fresh_code
@@ -27,7 +28,7 @@ def _sign_in(page, live_server: str, actor) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Security code").fill(fresh_code(actor.totp_secret))
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Your caseload").is_visible()
+    expect(page.get_by_role("heading", name="Your caseload")).to_be_visible()
 
 
 def _choose(page, question: str, answer: str) -> None:
@@ -45,23 +46,23 @@ def test_liverpool_worker_finds_a_family_records_a_call_and_consent(
     search = page.get_by_role("search", name="Find a family")
     search.get_by_label("Find a family by prison number or name").fill(number.lower())
     search.get_by_role("button", name="Search").click()
-    assert page.get_by_role("heading", name="1 case found").is_visible()
+    expect(page.get_by_role("heading", name="1 case found")).to_be_visible()
     _accessible(page, "search results")
     page.get_by_role("link", name=re.compile(name)).click()
-    assert page.get_by_role("heading", name=name, exact=True).is_visible()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
     _accessible(page, "family page")
 
     page.get_by_role("link", name="Record a contact").click()
     page.get_by_role("button", name="Save contact").click()
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible() and "Select the kind of contact" in summary.inner_text()
+    expect(summary).to_contain_text("Select the kind of contact")
     _accessible(page, "contact form with errors")
     summary.get_by_role("link", name="Select the kind of contact").click()
     assert page.evaluate("document.activeElement.id") == "kind"  # the link lands on the field
     _choose(page, "What kind of contact was it?", "Phone call")
     page.get_by_label("Summary (optional)").fill("Talked through the first visit to Liverpool.")
     page.get_by_role("button", name="Save contact").click()
-    assert page.get_by_text("Contact recorded").is_visible()
+    expect(page.get_by_text("Contact recorded")).to_be_visible()
 
     page.get_by_role("link", name="Record consent").click()
     _accessible(page, "consent form")
@@ -73,21 +74,23 @@ def test_liverpool_worker_finds_a_family_records_a_call_and_consent(
     _choose(page, "How was consent given?", "Verbal")
     _choose(page, "How was it checked?", "In person, identity seen")
     page.get_by_role("button", name="Save consent").click()
-    assert page.get_by_text("Consent recorded").is_visible()
+    expect(page.get_by_text("Consent recorded")).to_be_visible()
 
     timeline = page.locator(".moj-timeline")
-    assert timeline.get_by_role("heading", name="Phone call").is_visible()
-    assert timeline.get_by_text("Talked through the first visit to Liverpool.").is_visible()
-    assert timeline.get_by_role("heading", name="Consent given: contact the family").is_visible()
+    expect(timeline.get_by_role("heading", name="Phone call")).to_be_visible()
+    expect(timeline.get_by_text("Talked through the first visit to Liverpool.")).to_be_visible()
+    expect(
+        timeline.get_by_role("heading", name="Consent given: contact the family")
+    ).to_be_visible()
     _accessible(page, "family page with a contact and consent")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"caseworker-family-{backend}.png"), full_page=True)
 
     page.get_by_role("link", name=re.compile(r"^Receipt")).first.click()
-    assert page.get_by_role("heading", name="Your consent receipt").is_visible()
-    assert page.get_by_text("Contact details").is_visible()
+    expect(page.get_by_role("heading", name="Your consent receipt")).to_be_visible()
+    expect(page.get_by_text("Contact details")).to_be_visible()
     # The print button is hidden without JavaScript and shown by the external print.js.
-    assert page.get_by_role("button", name="Print this receipt").is_visible()
+    expect(page.get_by_role("button", name="Print this receipt")).to_be_visible()
     _accessible(page, "consent receipt")
     page.screenshot(path=str(ARTIFACTS / f"caseworker-receipt-{backend}.png"), full_page=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, axe_violations
 from tests.conftest import fresh_code
@@ -30,7 +31,7 @@ def test_liverpool_caseworker_signs_in_and_opens_a_case(page, live_server, world
     page.get_by_label("Username").fill(actor.username)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Continue").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     _accessible(page, "sign in with errors")
 
     page.get_by_label("Username").fill(actor.username)
@@ -41,7 +42,7 @@ def test_liverpool_caseworker_signs_in_and_opens_a_case(page, live_server, world
     page.get_by_label("Security code").fill(fresh_code(actor.totp_secret))
     page.get_by_role("button", name="Sign in").click()
 
-    assert page.get_by_role("heading", name="Your caseload").is_visible()
+    expect(page.get_by_role("heading", name="Your caseload")).to_be_visible()
     # Our module scripts ran (they are deferred, so wait for them) under the strict CSP.
     page.locator("body.js-enabled.govuk-frontend-supported").wait_for(
         state="attached", timeout=5000
@@ -56,7 +57,7 @@ def test_liverpool_caseworker_signs_in_and_opens_a_case(page, live_server, world
     referral.get_by_label("Month").fill("2")
     referral.get_by_label("Year").fill("2026")
     page.get_by_role("button", name="Open case").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     _accessible(page, "open a case with errors")
 
     referral = page.get_by_role("group", name="Date of referral")
@@ -66,14 +67,14 @@ def test_liverpool_caseworker_signs_in_and_opens_a_case(page, live_server, world
     page.get_by_label("Prison number", exact=True).fill("E6789FG")
     page.get_by_role("button", name="Open case").click()
     assert re.search(r"/cases/[0-9a-f-]{36}$", page.url)
-    assert page.get_by_role("heading", name="Robin Browsercase").is_visible()
+    expect(page.get_by_role("heading", name="Robin Browsercase")).to_be_visible()
     assert "Case LPI-26-" in page.content()
     _accessible(page, "case")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"caseworker-case-{backend}.png"), full_page=True)
 
     page.get_by_role("link", name="Cases").first.click()
-    assert page.get_by_role("heading", name="Cases").is_visible()
+    expect(page.get_by_role("heading", name="Cases")).to_be_visible()
     _accessible(page, "case list")
 
     page.get_by_role("button", name="Sign out").click()
