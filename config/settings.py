@@ -44,6 +44,18 @@ class Settings:
     api_token_days: int = 90
     # The root key that wraps every charity's data key: a file here, a KMS in production.
     root_key_file: str = ""
+    # DESIGN.md section 6: an offer nobody answers lapses after this many days.
+    transfer_offer_days: int = 14
+    # Transfer notifications (the outbox) go by email only when a server is named; they never
+    # carry personal data, only "sign in to see it". STARTTLS when smtp_starttls.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "continuum@localhost"
+    # The address staff reach the service at, for links in notifications.
+    public_url: str = "http://127.0.0.1:5000"
     testing: bool = False
 
     @property

@@ -28,7 +28,7 @@ from tenants.context import (
     TenantBulkStatement,
     TenantContext,
 )
-from tenants.model import TenantOwned, is_tenant_table
+from tenants.model import SIDES, SharedTenancy, TenantOwned, is_shared_table, is_tenant_table
 
 CONTEXT_KEY = "tenant_context"
 # Execution option for the few reviewed bulk statements (named system operations) that may
@@ -56,7 +56,7 @@ def require_tenant(session: Session) -> TenantContext:
 
 def _touches_tenant_table(statement: Any) -> bool:
     return any(
-        isinstance(element, Table) and is_tenant_table(element)
+        isinstance(element, Table) and (is_tenant_table(element) or is_shared_table(element))
         for element in visitors.iterate(statement)
     )
 
@@ -94,13 +94,55 @@ def _scope_statement(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned, criteria, include_aliases=True, track_closure_variables=False
-        )
+        ),
+        # A shared row (a transfer) is seen by each side at its own prison, and by nobody else.
+        with_loader_criteria(
+            SharedTenancy,
+            lambda cls: (
+                ((cls.sender_charity_id == charity_id) & cls.sender_prison_code.in_(prisons))
+                | (
+                    (cls.receiver_charity_id == charity_id)
+                    & cls.receiver_prison_code.in_(prisons)
+                    & cls.receiver_sees.is_(True)
+                )
+            ),
+            include_aliases=True,
+            track_closure_variables=False,
+        ),
     )
+
+
+def _check_shared(session: Session, obj: SharedTenancy, context: TenantContext | None) -> None:
+    if context is None:
+        raise NoTenantContext("shared row written with no tenant context bound")
+    state = inspect(obj, raiseerr=True)
+    for charity_column, prison_column in SIDES:
+        for column in (charity_column, prison_column):
+            if state.persistent and state.attrs[column].history.deleted:
+                raise CrossTenantWrite("the sides of a shared row never change")
+    if obj in session.deleted:
+        raise AppendOnlyWrite(f"{type(obj).__name__} rows are never deleted")
+    if getattr(obj, "__append_only__", False) and obj in session.dirty and session.is_modified(obj):
+        raise AppendOnlyWrite(f"{type(obj).__name__} rows are never edited")
+    as_sender = (
+        obj.sender_charity_id == context.charity_id
+        and obj.sender_prison_code in context.prison_codes
+    )
+    as_receiver = (
+        obj.receiver_charity_id == context.charity_id
+        and obj.receiver_prison_code in context.prison_codes
+        and obj.receiver_sees
+    )
+    if not (as_sender or as_receiver):
+        raise CrossTenantWrite("write refused: the context is neither side of this row")
 
 
 def _check_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     context = current_tenant(session)
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, SharedTenancy):
+            _check_shared(session, obj, context)
+            continue
         if not isinstance(obj, TenantOwned):
             continue
         if context is None:

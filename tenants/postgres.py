@@ -78,9 +78,29 @@ def policy_statements(table: str, app_role: str) -> list[str]:
     ]
 
 
+def shared_policy_statements(table: str, app_role: str) -> list[str]:
+    """The DDL for a table two charities share (tenants.model.SharedTenancy): one policy, true
+    for the sending side at its prison, or the receiving side at its prison once the row is
+    shared with it; closed when nothing is set."""
+    charity = f"NULLIF(current_setting('{CHARITY_SETTING}', true), '')::uuid"
+    prisons = f"string_to_array(NULLIF(current_setting('{PRISONS_SETTING}', true), ''), ',')"
+    rule = (
+        f"(sender_charity_id = {charity} AND sender_prison_code = ANY ({prisons})) OR "
+        f"(receiver_charity_id = {charity} AND receiver_prison_code = ANY ({prisons}) "
+        "AND receiver_sees)"
+    )
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {table}_sides ON {table} AS PERMISSIVE FOR ALL TO {app_role} "
+        f"USING ({rule}) WITH CHECK ({rule})",
+    ]
+
+
 def drop_policy_statements(table: str) -> list[str]:
     return [
         f"DROP POLICY IF EXISTS {table}_prison ON {table}",
+        f"DROP POLICY IF EXISTS {table}_sides ON {table}",
         f"DROP POLICY IF EXISTS {table}_tenant ON {table}",
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.domain.vocabulary import Labelled
+
 # DESIGN.md section 6: an offer nobody answers lapses after 14 days (a setting may change it).
 DEFAULT_OFFER_LIFE = timedelta(days=14)
 
@@ -47,6 +49,44 @@ class TransferOrigin(StrEnum):
     RECEIVER_REQUEST = "receiver_request"
     MOVEMENT = "movement"
     CONTRACT_CHANGE = "contract_change"
+
+
+class TransferReason(Labelled):
+    """Why a step was taken, as a code both sides may read: the transfers table is shared, so
+    no free text (which could carry personal details) crosses with it."""
+
+    PERSON_MOVED = "person_moved"
+    FAMILY_ASKED = "family_asked"
+    CONTRACT_CHANGE = "contract_change"
+    FAMILY_DECLINED = "family_declined"
+    NO_CAPACITY = "no_capacity"
+    NOT_OUR_PRISON = "not_our_prison"
+    NO_MATCHING_CASE = "no_matching_case"
+    PERSON_MOVED_AGAIN = "person_moved_again"
+    SENT_IN_ERROR = "sent_in_error"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    NO_ANSWER = "no_answer"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    TransferReason.PERSON_MOVED: "The person in custody moved prison",
+    TransferReason.FAMILY_ASKED: "The family asked for it",
+    TransferReason.CONTRACT_CHANGE: "The prison's family service moved to another charity",
+    TransferReason.FAMILY_DECLINED: "The family did not agree",
+    TransferReason.NO_CAPACITY: "No capacity to take the case",
+    TransferReason.NOT_OUR_PRISON: "We do not serve that prison",
+    TransferReason.NO_MATCHING_CASE: "No open case we can transfer",
+    TransferReason.PERSON_MOVED_AGAIN: "The person in custody moved again",
+    TransferReason.SENT_IN_ERROR: "Sent in error",
+    TransferReason.CONSENT_WITHDRAWN: "Consent was withdrawn",
+    TransferReason.NO_ANSWER: "No answer in time",
+    TransferReason.OTHER: "Another reason",
+}
 
 
 FINAL_STATES = frozenset(
@@ -314,7 +354,7 @@ def expire(transfer: Transfer, at: datetime) -> Transfer:
         by="platform",
         party=Party.PLATFORM,
         at=at,
-        reason="no answer in time",
+        reason=TransferReason.NO_ANSWER.value,
     )
 
 

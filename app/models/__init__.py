@@ -9,6 +9,7 @@ from app.models.families import EqualityMonitoring, Family, FamilyMember, Person
 from app.models.keys import DataKeyRecord
 from app.models.people import ApiToken, User, UserPrison
 from app.models.reference import Organisation, Prison, Service
+from app.models.transfers import CaseTransfer, CaseTransferStep, Notification, TransferOffer
 
 __all__ = [
     "ActionItem",
@@ -19,18 +20,22 @@ __all__ = [
     "CaseNeed",
     "CaseNote",
     "CaseStatus",
+    "CaseTransfer",
+    "CaseTransferStep",
     "ConsentRecord",
     "Contact",
     "DataKeyRecord",
     "EqualityMonitoring",
     "Family",
     "FamilyMember",
+    "Notification",
     "Organisation",
     "OutcomeAssessment",
     "OutcomeScore",
     "PersonInCustody",
     "Prison",
     "Service",
+    "TransferOffer",
     "User",
     "UserPrison",
 ]

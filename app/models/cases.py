@@ -63,6 +63,11 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
         ),
         tenant_fk("family_id", "families"),
         Index("ix_cases_charity_id_family_id", "charity_id", "family_id"),
+        # A transfer makes at most one receiver case: a second accept is refused by the database.
+        UniqueConstraint("charity_id", "transfer_id"),
+        CheckConstraint(
+            "(transfer_id IS NULL) = (transferred_from_charity_id IS NULL)", name="provenance"
+        ),
         # Counting and listing one prison's cases.
         Index(
             "ix_cases_charity_id_prison_code_opened_on", "charity_id", "prison_code", "opened_on"
@@ -84,6 +89,21 @@ class Case(RandomId, Timestamps, TenantOwned, Base):
     safeguarding: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     review_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closure_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # Provenance of a case that came by transfer (DESIGN.md section 6): from which charity and
+    # prison, when, and by which transfer (whose offer names the consents it rested on).
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(
+        # use_alter: case_transfers also points at cases (the sender's case).
+        Uuid,
+        ForeignKey("case_transfers.id", ondelete="RESTRICT", use_alter=True),
+        nullable=True,
+    )
+    transferred_from_charity_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="RESTRICT"), nullable=True
+    )
+    transferred_from_prison_code: Mapped[str | None] = mapped_column(
+        String(8), ForeignKey("prisons.code", ondelete="RESTRICT"), nullable=True
+    )
+    transferred_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class CaseNeed(TenantOwned, Base):

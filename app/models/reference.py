@@ -48,6 +48,9 @@ class Organisation(RandomId, Timestamps, Base):
     slug: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # A charity's shared transfers inbox: where transfer notifications are emailed (no personal
+    # data is ever in them). Unset: notifications wait in the app's own lists only.
+    notification_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     @property
     def is_charity(self) -> bool:

@@ -216,6 +216,10 @@ def withdraw_consent(
     record_event(
         session, context, origin, "consent.withdraw", "consent", [case.id, record.id, original.id]
     )
+    # A transfer whose consent gate no longer opens stops in this same transaction (section 6).
+    from app.services.transfers import halt_for_withdrawal  # transfers reads consents: no cycle
+
+    halt_for_withdrawal(session, context, origin, case.id)
     session.commit()
     return record
 

@@ -10,7 +10,7 @@ from app.db import make_engine, make_session_factory
 from app.models import Base, Case
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
-from tenants.model import is_tenant_table
+from tenants.model import is_shared_table, is_tenant_table
 from tenants.permissions import Role
 from tests.conftest import APP_ROLE
 from tests.postgres.rls_checks import (
@@ -146,9 +146,16 @@ def test_every_tenant_owned_table_has_forced_rls_and_both_policies(owner_engine,
         ).all()
     model_tenant_tables = {t.name for t in Base.metadata.sorted_tables if is_tenant_table(t)}
     assert "cases" in model_tenant_tables
-    walled = set(tables) - set(NOT_TENANT_OWNED)
-    # A table the models do not mark as tenant-owned, and that is not listed above, fails here.
+    model_shared_tables = {t.name for t in Base.metadata.sorted_tables if is_shared_table(t)}
+    assert model_shared_tables == {"case_transfers", "case_transfer_steps"}
+    walled = set(tables) - set(NOT_TENANT_OWNED) - model_shared_tables
+    # A table the models do not mark as tenant-owned or shared, and not listed above, fails here.
     assert walled == model_tenant_tables
+    for name in model_shared_tables:
+        assert tables[name].relrowsecurity and tables[name].relforcerowsecurity, name
+        mine = [p for p in policies if p.tablename == name]
+        # One permissive rule naming both sides; no policy, no row (fails closed like the rest).
+        assert [(p.permissive, p.roles, p.cmd) for p in mine] == [("PERMISSIVE", [APP_ROLE], "ALL")]
     for name in walled:
         assert tables[name].relrowsecurity, f"{name}: row-level security not enabled"
         assert tables[name].relforcerowsecurity, f"{name}: row-level security not forced"
@@ -252,8 +259,12 @@ def test_every_unique_key_and_foreign_key_on_tenant_tables_includes_charity(owne
         ).all()
     # Every case table, the new ones included, is seen by both queries: none passes unchecked.
     assert {row.tbl for row in unique_indexes} == set(tenant_tables)
+    # People in custody hang from nothing; an offer and a notification hang from a transfer,
+    # which is shared (its own foreign key to the sender's case includes the charity: below).
     assert {row.tbl for row in foreign_keys if row.ref in tenant_tables} == set(tenant_tables) - {
-        "people_in_custody"
+        "people_in_custody",
+        "transfer_offers",
+        "notifications",
     }
     for row in unique_indexes:
         if row.is_primary and row.cols == ["id"]:

@@ -1,5 +1,6 @@
-"""The world every integration test starts from: two charities, their prisons, one actor of each
-kind the isolation matrix needs, and one case at each prison. Built once per database backend
+"""The world every integration test starts from: three charities, their prisons, one actor of
+each kind the isolation matrix needs, and one case at each prison. Pact is the third charity of
+the transfer tests: a party to no transfer, it must see nothing of any. Built once per database backend
 into a template and copied for every test, so each test starts clean.
 """
 
@@ -55,16 +56,19 @@ ACTORS = (
     ("pops_manager", "pops", Role.SITE_MANAGER, ("LPI", "WDI")),
     ("pops_admin", "pops", Role.CHARITY_ADMIN, ()),
     ("nepacs_durham", "nepacs", Role.CASEWORKER, ("DMI",)),
+    ("nepacs_manager", "nepacs", Role.SITE_MANAGER, ("DMI",)),
+    ("pact_manager", "pact", Role.SITE_MANAGER, ("BMI",)),
     ("coordinator", "alliance", Role.ALLIANCE_COORDINATOR, ()),
     ("ministry", "ministry", Role.MINISTRY_ANALYST, ()),
 )
-SERVICES = (("pops", "LPI"), ("pops", "WDI"), ("nepacs", "DMI"))
+SERVICES = (("pops", "LPI"), ("pops", "WDI"), ("nepacs", "DMI"), ("pact", "BMI"))
 # Synthetic people in custody, one per world case; the same prison number at two charities, so a
 # blind-index lookup that crossed charities would show.
 PEOPLE = {
     ("pops", "LPI"): ("A1234BC", "Daniel Worldcase"),
     ("pops", "WDI"): ("B2345CD", "Marcus Wakefieldcase"),
     ("nepacs", "DMI"): ("A1234BC", "Peter Durhamcase"),
+    ("pact", "BMI"): ("C3456DE", "Owen Birminghamcase"),
 }
 
 
@@ -80,6 +84,7 @@ def build_world(
         orgs = {
             "pops": ensure_organisation(session, "pops", "POPS", OrganisationKind.CHARITY),
             "nepacs": ensure_organisation(session, "nepacs", "NEPACS", OrganisationKind.CHARITY),
+            "pact": ensure_organisation(session, "pact", "Pact", OrganisationKind.CHARITY),
             "alliance": ensure_organisation(
                 session, "alliance", "Alliance", OrganisationKind.ALLIANCE
             ),
@@ -111,7 +116,7 @@ def build_world(
             user.totp_confirmed = True
             session.commit()
             world.actors[key] = Actor(key, slug, user.username, user.id, secret, role, prisons)
-    for slug in ("pops", "nepacs"):
+    for slug in ("pops", "nepacs", "pact"):
         codes = frozenset(code for s, code in SERVICES if s == slug)
         with app() as session:
             charity_id = world.organisations[slug]
