@@ -110,7 +110,7 @@ class _Ids:
 # --- loading and storing -------------------------------------------------------------------
 
 
-def _load(session: Session, transfer_id: uuid.UUID, *, lock: bool = False) -> CaseTransfer:
+def load_transfer(session: Session, transfer_id: uuid.UUID, *, lock: bool = False) -> CaseTransfer:
     """A transfer the context may see; a foreign or unshared one is as missing as none."""
     statement = select(CaseTransfer).where(CaseTransfer.id == transfer_id)
     if lock and session.get_bind().dialect.name == "postgresql":
@@ -148,7 +148,7 @@ def _machine(row: CaseTransfer, steps: list[CaseTransferStep]) -> machine.Transf
     )
 
 
-def _side_of(context: TenantContext, row: CaseTransfer) -> Party:
+def side_of(context: TenantContext, row: CaseTransfer) -> Party:
     if row.sender_charity_id == context.charity_id and context.sees_prison(row.sender_prison_code):
         return Party.SENDER
     return Party.RECEIVER
@@ -296,13 +296,13 @@ def _notify(session: Session, row: CaseTransfer, side: Party, at: datetime) -> N
 def _notify_other(
     session: Session, row: CaseTransfer, context: TenantContext, at: datetime
 ) -> None:
-    other = Party.RECEIVER if _side_of(context, row) is Party.SENDER else Party.SENDER
+    other = Party.RECEIVER if side_of(context, row) is Party.SENDER else Party.SENDER
     transfer_id = row.id
     with acting_for(session, _context_for(row, other, context.user_id)):
-        _notify(session, _load(session, transfer_id), other, at)
+        _notify(session, load_transfer(session, transfer_id), other, at)
 
 
-def _serving(session: Session, prison_code: str, on: date) -> uuid.UUID | None:
+def serving_charity(session: Session, prison_code: str, on: date) -> uuid.UUID | None:
     """The charity serving ``prison_code`` on ``on`` (services are reference data)."""
     return session.scalar(
         select(Service.charity_id).where(
@@ -313,7 +313,7 @@ def _serving(session: Session, prison_code: str, on: date) -> uuid.UUID | None:
     )
 
 
-def _open_case(session: Session, case_id: uuid.UUID) -> Case:
+def case_to_transfer(session: Session, case_id: uuid.UUID) -> Case:
     case = session.scalar(select(Case).where(Case.id == case_id))
     if case is None:
         raise NotFound("case")
@@ -322,7 +322,7 @@ def _open_case(session: Session, case_id: uuid.UUID) -> Case:
     return case
 
 
-def _consent_gate(session: Session, case: Case, receiver: uuid.UUID, on: date) -> Gate:
+def consent_gate(session: Session, case: Case, receiver: uuid.UUID, on: date) -> Gate:
     records = session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case.id))
     return transfer_gate(
         [consent_facts(r) for r in records], people_of(session, case), receiver=receiver, on=on
@@ -389,9 +389,9 @@ def propose_transfer(
     """The sending worker (or the platform, from a movement or a contract change) proposes moving
     a case to the charity that serves ``to_prison_code`` today. The receiver sees nothing yet."""
     require(context, Permission.CASE_WRITE)
-    case = _open_case(session, case_id)
+    case = case_to_transfer(session, case_id)
     today = origin.clock().date()
-    receiver = _serving(session, to_prison_code, today)
+    receiver = serving_charity(session, to_prison_code, today)
     if receiver is None:
         raise InvalidInput({"to_prison_code": ["no member charity serves that prison today"]})
     if receiver == case.charity_id:
@@ -438,16 +438,16 @@ def offer_transfer(
     """The sender offers the case: only with the family's valid consent (the gate), writing the
     package of what the consent allows into the receiver's own table, under the receiver's key."""
     require(context, Permission.CASE_WRITE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.SENDER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.SENDER:
         raise NotFound("transfer")
     if _replayed(session, row, idempotency_key, TransferState.OFFERED) is not None:
         return row
     if row.sender_case_id is None:
         raise TransferRefused("this request matched no case")
-    case = _open_case(session, row.sender_case_id)
+    case = case_to_transfer(session, row.sender_case_id)
     now = origin.clock()
-    gate = _consent_gate(session, case, row.receiver_charity_id, now.date())
+    gate = consent_gate(session, case, row.receiver_charity_id, now.date())
     # Shared with the receiver from this step on (the offer step included), never before.
     row.receiver_sees = gate.open
     _step(
@@ -474,8 +474,8 @@ def offer_transfer(
         seal_offer(vault, offer, package)
         session.add(offer)
         session.flush()
-        _notify(session, _load(session, ids[0]), Party.RECEIVER, now)
-    row = _load(session, ids[0])
+        _notify(session, load_transfer(session, ids[0]), Party.RECEIVER, now)
+    row = load_transfer(session, ids[0])
     if commit:
         session.commit()
     return row
@@ -491,8 +491,8 @@ def cancel_transfer(
 ) -> CaseTransfer:
     """The sender withdraws its proposal or offer before it is answered; nothing crosses."""
     require(context, Permission.CASE_WRITE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.SENDER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.SENDER:
         raise NotFound("transfer")
     now = origin.clock()
     _step(
@@ -509,8 +509,8 @@ def grant_request(
 ) -> CaseTransfer:
     """The sender agrees to a receiver's request: it becomes a proposal awaiting consent."""
     require(context, Permission.CASE_WRITE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.SENDER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.SENDER:
         raise NotFound("transfer")
     if row.sender_case_id is None:
         raise TransferRefused("this request matched no case: refuse it")
@@ -523,7 +523,7 @@ def grant_request(
     )
     _audit(session, origin, row, context, "transfer.grant", both=True)
     _notify_other(session, row, context, now)
-    row = _load(session, transfer_id)
+    row = load_transfer(session, transfer_id)
     session.commit()
     return row
 
@@ -537,8 +537,8 @@ def refuse_request(
     reason: TransferReason,
 ) -> CaseTransfer:
     require(context, Permission.CASE_WRITE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.SENDER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.SENDER:
         raise NotFound("transfer")
     now = origin.clock()
     _step(
@@ -549,7 +549,7 @@ def refuse_request(
     )
     _audit(session, origin, row, context, "transfer.refuse", both=True)
     _notify_other(session, row, context, now)
-    row = _load(session, transfer_id)
+    row = load_transfer(session, transfer_id)
     session.commit()
     return row
 
@@ -578,12 +578,12 @@ def request_transfer(
     if not context.sees_prison(to_prison_code):
         raise InvalidInput({"to_prison_code": ["choose one of your prisons"]})
     today = origin.clock().date()
-    sender = _serving(session, from_prison_code, today)
+    sender = serving_charity(session, from_prison_code, today)
     if sender is None or sender == context.charity_id:
         raise InvalidInput(
             {"from_prison_code": ["choose a prison another member charity serves today"]}
         )
-    if _serving(session, to_prison_code, today) != context.charity_id:
+    if serving_charity(session, to_prison_code, today) != context.charity_id:
         raise InvalidInput({"to_prison_code": ["your charity does not serve that prison today"]})
     number = normalise_prison_number(prison_number)
     sender_side = TenantContext(
@@ -607,7 +607,7 @@ def request_transfer(
         session.flush()
         transfer_id = row.id
         _notify(session, row, Party.SENDER, origin.clock())
-    row = _load(session, transfer_id)
+    row = load_transfer(session, transfer_id)
     _audit(session, origin, row, context, "transfer.request", both=True)
     session.commit()
     return row
@@ -658,8 +658,8 @@ def accept_transfer(
     rows are flushed, proving that nothing of a half-done acceptance survives.
     """
     require(context, Permission.CASE_APPROVE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.RECEIVER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.RECEIVER:
         raise NotFound("transfer")
     if _replayed(session, row, idempotency_key, TransferState.ACCEPTED) is not None:
         case_id = session.scalar(select(Case.id).where(Case.transfer_id == row.id))
@@ -673,9 +673,9 @@ def accept_transfer(
         gate_open = (
             case is not None
             and case.status not in READ_ONLY_STATUSES
-            and _consent_gate(session, case, ids.receiver, now.date()).open
+            and consent_gate(session, case, ids.receiver, now.date()).open
         )
-    row = _load(session, ids.transfer, lock=True)
+    row = load_transfer(session, ids.transfer, lock=True)
     # Compare-and-set: only one transaction moves an offered transfer on (on SQLite, where no
     # row lock was taken, this and the unique step sequence are what stop a second accept).
     moved = session.execute(
@@ -719,7 +719,7 @@ def accept_transfer(
         raise RuntimeError("injected failure after the receiver's insert")
     # The package has landed: the offer row keeps its categories and consents, not the content.
     offer.package_enc = None
-    row = _load(session, ids.transfer)
+    row = load_transfer(session, ids.transfer)
     _audit(
         session, origin, row, context, "transfer.accept", both=True, receiver_case_id=new_case_id
     )
@@ -729,8 +729,8 @@ def accept_transfer(
         sender_case.status = CaseStatus.TRANSFERRED_OUT.value
         sender_case.closed_on = max(now.date(), sender_case.opened_on)
         session.flush()
-        _notify(session, _load(session, ids.transfer), Party.SENDER, now)
-    row = _load(session, ids.transfer)
+        _notify(session, load_transfer(session, ids.transfer), Party.SENDER, now)
+    row = load_transfer(session, ids.transfer)
     session.commit()
     return Accepted(row, new_case_id)
 
@@ -745,8 +745,8 @@ def decline_transfer(
 ) -> CaseTransfer:
     """A receiving manager declines the offer; the sender keeps the case as it was."""
     require(context, Permission.CASE_APPROVE)
-    row = _load(session, transfer_id, lock=True)
-    if _side_of(context, row) is not Party.RECEIVER:
+    row = load_transfer(session, transfer_id, lock=True)
+    if side_of(context, row) is not Party.RECEIVER:
         raise NotFound("transfer")
     now = origin.clock()
     _step(
@@ -780,7 +780,7 @@ def _end_unaccepted(
         if side is Party.RECEIVER and not ids[2]:
             continue  # never shared: the receiver learns nothing, not even that it ended
         with acting_for(session, _context_for(row, side, user_id)):
-            current = _load(session, ids[0])
+            current = load_transfer(session, ids[0])
             if side is Party.RECEIVER:
                 offer = session.scalar(
                     select(TransferOffer).where(TransferOffer.transfer_id == ids[0])
@@ -792,10 +792,10 @@ def _end_unaccepted(
                 case = session.scalar(select(Case).where(Case.id == ids[1]))
                 if case is not None and case.status == CaseStatus.TRANSFER_PENDING.value:
                     case.status = CaseStatus.ACTIVE.value
-            if context is None or side is not _side_of(context, current):
+            if context is None or side is not side_of(context, current):
                 _notify(session, current, side, now)
             session.flush()
-    row = _load(session, ids[0]) if context is not None else row
+    row = load_transfer(session, ids[0]) if context is not None else row
     if commit:
         session.commit()
     return row
@@ -815,10 +815,10 @@ def halt_for_withdrawal(
         )
     ).all()
     for transfer_id in live:
-        row = _load(session, transfer_id, lock=True)
+        row = load_transfer(session, transfer_id, lock=True)
         case = session.scalar(select(Case).where(Case.id == case_id))
         assert case is not None
-        if _consent_gate(session, case, row.receiver_charity_id, now.date()).open:
+        if consent_gate(session, case, row.receiver_charity_id, now.date()).open:
             continue
         _step(
             session,
@@ -851,11 +851,11 @@ def expire_overdue(session: Session, origin: Origin, charity_id: uuid.UUID) -> i
     for transfer_id in due:
         row_context = None
         with acting_for(session, job):
-            row = _load(session, transfer_id, lock=True)
+            row = load_transfer(session, transfer_id, lock=True)
             _step(session, row, lambda t: machine.expire(t, now), None)
             row_context = _context_for(row, Party.SENDER, None)
         with acting_for(session, row_context):
-            row = _load(session, transfer_id)
+            row = load_transfer(session, transfer_id)
             _end_unaccepted(session, origin, row, None, "transfer.expire", commit=False)
         count += 1
     return count
