@@ -1,5 +1,6 @@
 """The demo: four member charities at real prisons, one user per role, synthetic case histories
-(app.demo_histories draws them, app.demo_records writes them).
+(app.demo_histories draws them, app.demo_records writes them), and transfers of families' cases
+between charities (app.demo_transfer_stories draws them, app.demo_transfers takes their steps).
 
 Everything here is clearly synthetic. Passwords and TOTP secrets are generated at first run into
 the instance folder (``demo-credentials.json``, mode 0600) and reused after; none is in the repo.
@@ -82,6 +83,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("pops", "liverpool.worker", "Sam Okafor (demo)", Role.CASEWORKER, ("LPI",)),
     DemoUser("pops", "wakefield.worker", "Alex Reid (demo)", Role.CASEWORKER, ("WDI",)),
+    DemoUser("pops", "risley.worker", "Lee Carter (demo)", Role.CASEWORKER, ("RSI",)),
     DemoUser("pops", "nw.manager", "Priya Shah (demo)", Role.SITE_MANAGER, ("LPI", "RSI", "HII")),
     DemoUser("pops", "admin", "Jo Turner (demo)", Role.CHARITY_ADMIN),
     DemoUser("nepacs", "durham.worker", "Chris Bell (demo)", Role.CASEWORKER, ("DMI",)),
@@ -114,13 +116,23 @@ def _save_credentials(path: Path, credentials: dict[str, dict[str, str]]) -> Non
         json.dump(credentials, handle, indent=2)
 
 
+def notification_email(slug: str) -> str:
+    """Where a demo charity's transfer messages go: ``.example`` is reserved (RFC 2606), so a
+    demo with SMTP configured never mails a real inbox."""
+    return f"transfers@{slug}.example"
+
+
 def seed_reference(owner: Session) -> dict[str, Organisation]:
-    """Prisons, the organisations and the services. Idempotent."""
+    """Prisons, the organisations (each charity with its transfer inbox) and the services.
+    Idempotent."""
     load_prisons(owner)
     organisations = {
         spec.slug: ensure_organisation(owner, spec.slug, spec.name, OrganisationKind.CHARITY)
         for spec in CHARITIES
     }
+    for spec in CHARITIES:
+        charity = organisations[spec.slug]
+        charity.notification_email = charity.notification_email or notification_email(spec.slug)
     organisations["alliance"] = ensure_organisation(
         owner, "alliance", "Prison Family Support Alliance", OrganisationKind.ALLIANCE
     )

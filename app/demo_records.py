@@ -1,4 +1,5 @@
-"""Writing the demo's case histories (app.demo_histories) as case records.
+"""Writing the demo's case histories (app.demo_histories) as case records, then its transfers
+between charities (app.demo_transfers, through the transfer use cases).
 
 Each case is opened through the real use case (``referrals.open_case``: its checks, its encryption,
 its audit event); the rest of a history, months of it, is written as rows built the way the
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.demo import CHARITIES, DEMO_USERS
 from app.demo_histories import ConsentPlan, HistoryPlan, HistoryWriter, allocate
+from app.demo_transfers import SeededTransfers, seed_transfers
 from app.domain.outcomes import DEFAULT_FRAMEWORK
 from app.domain.vocabulary import ConsentDecision, ConsentSubject
 from app.models import (
@@ -99,6 +101,8 @@ class SeededHistories:
     created: int
     # The plans this run wrote, by charity slug (none for a charity that already had cases).
     plans: dict[str, list[HistoryPlan]]
+    # The transfers between charities this run took through their steps (app.demo_transfers).
+    transfers: SeededTransfers
 
 
 class DemoStaff:
@@ -136,8 +140,9 @@ def seed_histories(
     today: date,
     families: int = DEMO_FAMILIES,
 ) -> SeededHistories:
-    """Write the demo's case histories, each charity in one transaction under its own context.
-    A charity that already has cases is left alone, so running the demo again adds nothing."""
+    """Write the demo's case histories, each charity in one transaction under its own context,
+    then the transfers between charities (app.demo_transfers). A charity that already has cases
+    is left alone, and so are transfers once there are any: running the demo again adds nothing."""
     with app_factory() as session:
         women = women_prisons(session)
         users = session.scalars(select(User)).all()
@@ -165,7 +170,8 @@ def seed_histories(
                 write_histories(session, context, origin, vault, staff[spec.slug], batch)
             session.commit()
         written[spec.slug] = mine
-    return SeededHistories(sum(len(p) for p in written.values()), written)
+    moved = seed_transfers(app_factory, root, organisations, today)
+    return SeededHistories(sum(len(p) for p in written.values()), written, moved)
 
 
 @dataclass(frozen=True)

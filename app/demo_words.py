@@ -150,3 +150,37 @@ OTHER_LANGUAGES: dict[Ethnicity, tuple[tuple[str, float], ...]] = {
     Ethnicity.ASIAN_INDIAN: (("Punjabi", 0.25),),
     Ethnicity.OTHER_ARAB: (("Arabic", 0.6),),
 }
+
+# Transfers between charities (app.demo_transfer_stories).
+TRANSFERRED_IN_NOTE = (
+    "Case came over from POPS with the family's consent. Met {contact} to agree how we carry on."
+)
+# The walk-through family's own words: Daniel Whitfield at HMP Risley, moved to HMP Durham.
+WALK_THROUGH = {
+    "referral call": (
+        "Referral from the prison's family engagement team; rang Leanne to introduce the service."
+    ),
+    "first visit": "Leanne's first visit with Ruby: showed them round the centre and the search.",
+    "one-to-one": "One-to-one with Leanne: talked about what to tell Ruby about where her dad is.",
+    "family day": "Family day: Leanne and Ruby came; Ruby made her dad a card at the craft table.",
+    "grandmother's call": (
+        "Yvonne rang from Durham: the journey to Risley takes her most of a day; talked about "
+        "help with the cost of visits."
+    ),
+    "visit": "Visit went well. Leanne says Ruby is sleeping better since seeing her dad.",
+    "the move": (
+        "Leanne rang: Daniel has been told he is moving to HMP Durham, near his mum; she wants "
+        "the support to carry on there."
+    ),
+    "referral note": "Referral from the prison. Leanne is the main contact; Ruby (7) is at home.",
+    "travel note": (
+        "Yvonne (Daniel's mum) lives near Durham and has Ruby some weekends; the cost of travel "
+        "worries them both."
+    ),
+    "transfer note": (
+        "Daniel moved to HMP Durham. Went through with Leanne what a transfer to NEPACS would "
+        "share; she wants to talk to Yvonne before agreeing."
+    ),
+    "travel costs action": "Leanne to apply for help with the cost of visits",
+    "Durham action": "Give Leanne the details of the visitors' centre at HMP Durham",
+}

@@ -6,7 +6,7 @@ codes (app.domain.transfers.TransferReason), never free text, because both chari
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.domain.transfers import Party, TransferReason
 from schemas.casework import PRISON_CODE, PRISON_NUMBER, _enum
@@ -90,3 +90,19 @@ class TransferStep(InputSchema):
 class TransferListQuery(InputSchema):
     side = _enum(Party, load_default=None, validate=validate.OneOf([Party.SENDER, Party.RECEIVER]))
     open_only = fields.Boolean(load_default=False)
+
+
+class IdempotencyHeaders(Schema):
+    """The API's ``Idempotency-Key`` header (offer, accept): a retry with the same key answers
+    as the first request did and changes nothing. Not an allowlist like ``InputSchema``: every
+    request carries other headers (Authorization, Host...), so undeclared ones are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=IDEMPOTENCY_KEY,
+        metadata={"description": "any token of your own making, new for each intended step"},
+    )

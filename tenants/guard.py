@@ -14,6 +14,8 @@ see case rows through the ORM.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, func, inspect
@@ -95,20 +97,27 @@ def _scope_statement(state: ORMExecuteState) -> None:
         with_loader_criteria(
             TenantOwned, criteria, include_aliases=True, track_closure_variables=False
         ),
-        # A shared row (a transfer) is seen by each side at its own prison, and by nobody else.
         with_loader_criteria(
             SharedTenancy,
-            lambda cls: (
-                ((cls.sender_charity_id == charity_id) & cls.sender_prison_code.in_(prisons))
-                | (
-                    (cls.receiver_charity_id == charity_id)
-                    & cls.receiver_prison_code.in_(prisons)
-                    & cls.receiver_sees.is_(True)
-                )
-            ),
+            shared_rows(charity_id, prisons),
             include_aliases=True,
             track_closure_variables=False,
         ),
+    )
+
+
+def shared_rows(charity_id: uuid.UUID, prisons: list[str]) -> Callable[[Any], Any]:
+    """The criterion for rows two charities share (a transfer): each side sees a row at its own
+    prison, the receiver only once it is shared with it (``receiver_sees``), nobody else ever.
+    Named, so the negative control (tests/integration/test_negative_controls.py) can show the
+    tests notice when the receiver's half loses ``receiver_sees``."""
+    return lambda cls: (
+        ((cls.sender_charity_id == charity_id) & cls.sender_prison_code.in_(prisons))
+        | (
+            (cls.receiver_charity_id == charity_id)
+            & cls.receiver_prison_code.in_(prisons)
+            & cls.receiver_sees.is_(True)
+        )
     )
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -128,6 +129,46 @@ def _take_down_walls(app: Flask) -> None:
         app.extensions["continuum"] = Continuum(
             state.settings, state.engine, factory, state.totp_sealer, state.root_key
         )
+    if "receiver_sees" in NEGATIVE_CONTROL:
+        import tenants.guard
+
+        tenants.guard.shared_rows = _shared_rows_without_receiver_sees
+    if "consent_gate" in NEGATIVE_CONTROL:
+        from app.services import transfers
+
+        if not getattr(transfers.consent_gate, "forced_open", False):
+            transfers.consent_gate = _forced_open(transfers.consent_gate)
+
+
+def _shared_rows_without_receiver_sees(charity_id: uuid.UUID, prisons: list[str]) -> Any:
+    """tenants.guard.shared_rows with the receiver's ``receiver_sees`` condition taken out."""
+    return lambda cls: (
+        ((cls.sender_charity_id == charity_id) & cls.sender_prison_code.in_(prisons))
+        | ((cls.receiver_charity_id == charity_id) & cls.receiver_prison_code.in_(prisons))
+    )
+
+
+def _forced_open(consent_gate: Callable[..., Any]) -> Callable[..., Any]:
+    """app.services.transfers.consent_gate made to let everything through: open, every case
+    category, every child, whatever the family's consents say."""
+    from app.domain.transfer_consent import CASE_CATEGORIES, Gate
+    from app.services.transfer_package import people_of
+
+    class OpenGate(Gate):
+        @property
+        def open(self) -> bool:
+            return True
+
+        def keeps(self, consent_ids: Any, case_categories: Any) -> bool:
+            return True
+
+    def gate(session: Session, case: Any, receiver: uuid.UUID, on: Any) -> Gate:
+        real = consent_gate(session, case, receiver, on)
+        children = frozenset(p.key for p in people_of(session, case) if p.is_child)
+        return OpenGate(real.consents, CASE_CATEGORIES, children)
+
+    gate.forced_open = True  # type: ignore[attr-defined]
+    return gate
 
 
 def _drop_policies(postgres: PostgresServer, name: str) -> None:

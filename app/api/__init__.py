@@ -16,7 +16,7 @@ class ContinuumApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from app.api import cases, casework, consents, equality
+    from app.api import cases, casework, consents, equality, transfers
     from app.web.errors import init_errors
 
     app.config.setdefault(
@@ -36,7 +36,16 @@ def init_api(app: Flask) -> None:
         },
     )
     api = ContinuumApi(app)
-    for blueprint in (cases.blp, casework.blp, consents.blp, equality.blp, cases.search_blp):
+    for blueprint in (
+        cases.blp,
+        casework.blp,
+        consents.blp,
+        equality.blp,
+        cases.search_blp,
+        transfers.blp,
+        transfers.case_blp,
+        transfers.request_blp,
+    ):
         api.register_blueprint(blueprint)
         # Cookies never authenticate the API (app.api.auth), so there is no session to ride.
         csrf.exempt(blueprint)

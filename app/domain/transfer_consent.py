@@ -11,7 +11,8 @@
   cautious reading of the family's words.
 - Contact details go per person, under that person's own consent.
 
-Checked when the sender offers and again when the receiver accepts.
+Checked when the sender offers and again when the receiver accepts (``Gate.keeps``: the offer
+still rests on consents in force), and whenever a consent is withdrawn while a transfer is live.
 """
 
 from __future__ import annotations
@@ -72,6 +73,20 @@ class Gate:
     @property
     def consent_ids(self) -> tuple[uuid.UUID, ...]:
         return tuple(sorted((c.id for c in self.consents.values()), key=str))
+
+    def keeps(
+        self, consent_ids: Iterable[uuid.UUID], case_categories: Iterable[DataCategory]
+    ) -> bool:
+        """True while an offer cut under ``consent_ids`` to ``case_categories`` is still what the
+        family says: the gate open, each of those consents still its person's word in force, and
+        the case categories no narrower. Each person's details went under their own consent, so
+        any one withdrawn, lapsed or replaced stops the transfer, not only the person in
+        custody's."""
+        return (
+            self.open
+            and frozenset(consent_ids) <= frozenset(self.consent_ids)
+            and frozenset(case_categories) <= self.case_categories
+        )
 
 
 def transfer_gate(

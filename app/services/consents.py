@@ -219,7 +219,14 @@ def withdraw_consent(
     # A transfer whose consent gate no longer opens stops in this same transaction (section 6).
     from app.services.transfers import halt_for_withdrawal  # transfers reads consents: no cycle
 
-    halt_for_withdrawal(session, context, origin, case.id)
+    halt_for_withdrawal(
+        session,
+        context,
+        origin,
+        case.id,
+        purpose=ConsentPurpose(original.purpose),
+        recipient_charity_id=original.recipient_charity_id,
+    )
     session.commit()
     return record
 

@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.services.audit import Origin
+from app.services.case_transfers import CaseTransfers, case_transfers
 from app.services.consents import consent_facts
 from app.services.referrals import MemberDetails, member_errors, new_member
 from app.services.scope import case_for_work, case_in_scope, record_event, require
@@ -151,6 +152,7 @@ class FamilyFile:
     timeline: tuple[TimelineEntry, ...]
     key_worker: str | None
     other_cases: tuple[Case, ...] = field(default=())
+    transfers: CaseTransfers = field(default=CaseTransfers((), (), None))
 
 
 def _staff_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -187,7 +189,9 @@ def member_view(vault: Vault, member: FamilyMember) -> MemberView:
     )
 
 
-def _load(session: Session, vault: Vault, case: Case, today: date) -> FamilyFile:
+def _load(
+    session: Session, vault: Vault, case: Case, today: date, moves: CaseTransfers
+) -> FamilyFile:
     family = session.scalars(select(Family).where(Family.id == case.family_id)).one()
     person = session.scalars(
         select(PersonInCustody).where(PersonInCustody.id == family.person_in_custody_id)
@@ -324,9 +328,11 @@ def _load(session: Session, vault: Vault, case: Case, today: date) -> FamilyFile
             note_views,
             consent_views,
             member_views,
+            moves,
         ),
         key_worker=names.get(case.key_worker_id) if case.key_worker_id else None,
         other_cases=tuple(other_cases),
+        transfers=moves,
     )
 
 
@@ -348,6 +354,7 @@ def _timeline(
     notes: tuple[NoteView, ...],
     consents: tuple[ConsentView, ...],
     members: tuple[MemberView, ...],
+    moves: CaseTransfers,
 ) -> tuple[TimelineEntry, ...]:
     """Newest first; the labels come from app.domain.vocabulary in the template."""
     names = {m.id: m.name for m in members}
@@ -375,6 +382,22 @@ def _timeline(
                 c.valid_from, f"consent:{c.decision}", c.purpose, who, c.recorded_by, c.id
             )
         )
+    if moves.came_from is not None:
+        came = moves.came_from
+        where = f"{came.charity} ({came.prison})"
+        entries.append(TimelineEntry(came.on, "transferred_in", where, None, None, case.id))
+    # Newest step first: the sort below keeps the order of entries on the same day.
+    entries += [
+        TimelineEntry(
+            step.at.date(),
+            f"transfer:{step.state}",
+            step.destination,
+            step.reason,
+            step.by,
+            step.transfer_id,
+        )
+        for step in moves.steps
+    ]
     if case.closed_on is not None:
         entries.append(
             TimelineEntry(
@@ -391,7 +414,8 @@ def read_family(
     """Everything about a case the context may see; one audit event names the case."""
     require(context, Permission.CASE_READ)
     case = case_in_scope(session, case_id)
-    file = _load(session, vault, case, origin.clock().date())
+    moves = case_transfers(session, context, origin, case)
+    file = _load(session, vault, case, origin.clock().date(), moves)
     record_event(session, context, origin, "case.read", "case", [case.id])
     session.commit()
     return file

@@ -27,6 +27,7 @@ from app.models import (
     FamilyMember,
     Organisation,
     Prison,
+    Service,
     TransferOffer,
     User,
 )
@@ -332,3 +333,33 @@ def check_proposal(
     record_event(session, context, origin, "transfer.check", "case", [case.id])
     session.commit()
     return result
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A prison a case may be proposed to: served today by another member charity."""
+
+    prison_code: str
+    prison_name: str
+    charity_name: str
+
+
+def transfer_destinations(
+    session: Session, context: TenantContext, origin: Origin, on: date | None = None
+) -> list[Destination]:
+    """For the propose form: every prison another member charity serves on ``on`` (today by
+    default), by charity then prison name. Reference data only (prisons and services)."""
+    require(context, Permission.CASE_WRITE)
+    day = on or origin.clock().date()
+    rows = session.execute(
+        select(Prison.code, Prison.name, Organisation.name)
+        .join(Service, Service.prison_code == Prison.code)
+        .join(Organisation, Organisation.id == Service.charity_id)
+        .where(
+            Service.charity_id != context.charity_id,
+            Service.starts_on <= day,
+            (Service.ends_on.is_(None)) | (Service.ends_on > day),
+        )
+        .order_by(Organisation.name, Prison.name)
+    ).tuples()
+    return [Destination(code, name, charity) for code, name, charity in rows]

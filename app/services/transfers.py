@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.domain import transfers as machine
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.transfer_consent import Gate, transfer_gate
 from app.domain.transfers import (
     Party,
@@ -33,6 +33,7 @@ from app.domain.transfers import (
     TransferReason,
     TransferState,
 )
+from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import (
     Case,
     CaseStatus,
@@ -329,6 +330,20 @@ def consent_gate(session: Session, case: Case, receiver: uuid.UUID, on: date) ->
     )
 
 
+def _offered_under(
+    session: Session, transfer_id: uuid.UUID
+) -> tuple[frozenset[uuid.UUID], frozenset[DataCategory]]:
+    """The consents and case categories an offer's package was cut under, from the receiver's
+    offer row (ids and codes only; read in the receiver's context); nothing before an offer."""
+    offer = session.scalar(select(TransferOffer).where(TransferOffer.transfer_id == transfer_id))
+    if offer is None:
+        return frozenset(), frozenset()
+    return (
+        frozenset(uuid.UUID(i) for i in offer.consent_ids.split(",") if i),
+        frozenset(DataCategory(c) for c in offer.categories.split(",") if c),
+    )
+
+
 def _new_transfer(
     session: Session,
     *,
@@ -353,6 +368,9 @@ def _new_transfer(
         state=started.state.value,
         offer_life_days=started.offer_life.days,
         step_count=0,
+        # Dated by the use case's clock, like its steps (the demo and imports run in the past).
+        created_at=started.steps[0].at,
+        updated_at=started.steps[0].at,
     )
     session.add(row)
     session.flush()
@@ -385,12 +403,14 @@ def propose_transfer(
     offer_days: int = 14,
     commit: bool = True,
     platform: TransferOrigin | None = None,
+    serving_on: date | None = None,
 ) -> CaseTransfer:
     """The sending worker (or the platform, from a movement or a contract change) proposes moving
-    a case to the charity that serves ``to_prison_code`` today. The receiver sees nothing yet."""
+    a case to the charity that serves ``to_prison_code`` today (or on ``serving_on``: the day of
+    a movement, or of a contract change announced ahead). The receiver sees nothing yet."""
     require(context, Permission.CASE_WRITE)
     case = case_to_transfer(session, case_id)
-    today = origin.clock().date()
+    today = serving_on or origin.clock().date()
     receiver = serving_charity(session, to_prison_code, today)
     if receiver is None:
         raise InvalidInput({"to_prison_code": ["no member charity serves that prison today"]})
@@ -440,7 +460,7 @@ def offer_transfer(
     require(context, Permission.CASE_WRITE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.SENDER:
-        raise NotFound("transfer")
+        raise Forbidden("only the sending charity takes this step")
     if _replayed(session, row, idempotency_key, TransferState.OFFERED) is not None:
         return row
     if row.sender_case_id is None:
@@ -453,7 +473,8 @@ def offer_transfer(
     _step(
         session,
         row,
-        lambda t: machine.offer(t, str(context.user_id), now, consent_ok=gate.open),
+        # A contract change offers as the platform: no user takes the step.
+        lambda t: machine.offer(t, str(context.user_id or PLATFORM), now, consent_ok=gate.open),
         context.user_id,
         idempotency_key,
     )
@@ -493,7 +514,7 @@ def cancel_transfer(
     require(context, Permission.CASE_WRITE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.SENDER:
-        raise NotFound("transfer")
+        raise Forbidden("only the sending charity takes this step")
     now = origin.clock()
     _step(
         session,
@@ -511,7 +532,7 @@ def grant_request(
     require(context, Permission.CASE_WRITE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.SENDER:
-        raise NotFound("transfer")
+        raise Forbidden("only the sending charity takes this step")
     if row.sender_case_id is None:
         raise TransferRefused("this request matched no case: refuse it")
     now = origin.clock()
@@ -539,7 +560,7 @@ def refuse_request(
     require(context, Permission.CASE_WRITE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.SENDER:
-        raise NotFound("transfer")
+        raise Forbidden("only the sending charity takes this step")
     now = origin.clock()
     _step(
         session,
@@ -660,20 +681,22 @@ def accept_transfer(
     require(context, Permission.CASE_APPROVE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.RECEIVER:
-        raise NotFound("transfer")
+        raise Forbidden("only the receiving charity answers an offer")
     if _replayed(session, row, idempotency_key, TransferState.ACCEPTED) is not None:
         case_id = session.scalar(select(Case.id).where(Case.transfer_id == row.id))
         assert case_id is not None  # the accepted step and the case commit together
         return Accepted(row, case_id, replayed=True)
     now = origin.clock()
     ids = _Ids.of(row)
-    # The family's consent, read again as the sender: it may have been withdrawn since the offer.
+    offered_under = _offered_under(session, ids.transfer)
+    # The family's consent, read again as the sender: it may have been withdrawn since the offer,
+    # by the person in custody or by any adult whose details the package carries.
     with acting_for(session, _context_for(row, Party.SENDER, context.user_id)):
         case = session.scalar(select(Case).where(Case.id == ids.sender_case))
         gate_open = (
             case is not None
             and case.status not in READ_ONLY_STATUSES
-            and consent_gate(session, case, ids.receiver, now.date()).open
+            and consent_gate(session, case, ids.receiver, now.date()).keeps(*offered_under)
         )
     row = load_transfer(session, ids.transfer, lock=True)
     # Compare-and-set: only one transaction moves an offered transfer on (on SQLite, where no
@@ -747,7 +770,7 @@ def decline_transfer(
     require(context, Permission.CASE_APPROVE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.RECEIVER:
-        raise NotFound("transfer")
+        raise Forbidden("only the receiving charity answers an offer")
     now = origin.clock()
     _step(
         session,
@@ -802,10 +825,19 @@ def _end_unaccepted(
 
 
 def halt_for_withdrawal(
-    session: Session, context: TenantContext, origin: Origin, case_id: uuid.UUID
+    session: Session,
+    context: TenantContext,
+    origin: Origin,
+    case_id: uuid.UUID,
+    *,
+    purpose: ConsentPurpose,
+    recipient_charity_id: uuid.UUID | None,
 ) -> list[uuid.UUID]:
-    """A consent on ``case_id`` was withdrawn: every live transfer of the case whose gate no
-    longer opens stops, in the withdrawal's own transaction (the caller commits)."""
+    """A consent (``purpose``, naming ``recipient_charity_id``) on ``case_id`` was withdrawn:
+    every offered transfer of the case whose offer rests on a consent no longer in force stops,
+    and so does a proposal to the charity a withdrawn transfer consent named (the family said
+    no); in the withdrawal's own transaction (the caller commits). A proposal still waiting for
+    consent is not stopped by the withdrawal of some other consent (to be contacted, say)."""
     now = origin.clock()
     halted: list[uuid.UUID] = []
     live = session.scalars(
@@ -816,9 +848,22 @@ def halt_for_withdrawal(
     ).all()
     for transfer_id in live:
         row = load_transfer(session, transfer_id, lock=True)
+        offered_under: tuple[frozenset[uuid.UUID], frozenset[DataCategory]] = (
+            frozenset(),
+            frozenset(),
+        )
+        if row.state == TransferState.OFFERED.value:
+            with acting_for(session, _context_for(row, Party.RECEIVER, None)):
+                offered_under = _offered_under(session, transfer_id)
+            row = load_transfer(session, transfer_id, lock=True)
+        if row.state != TransferState.OFFERED.value and not (
+            purpose is ConsentPurpose.TRANSFER and recipient_charity_id == row.receiver_charity_id
+        ):
+            continue
         case = session.scalar(select(Case).where(Case.id == case_id))
         assert case is not None
-        if consent_gate(session, case, row.receiver_charity_id, now.date()).open:
+        # Any consent the package rests on (not only the person in custody's) halts it.
+        if consent_gate(session, case, row.receiver_charity_id, now.date()).keeps(*offered_under):
             continue
         _step(
             session,

@@ -6,7 +6,17 @@ from flask import Flask
 
 
 def init_web(app: Flask) -> None:
-    from app.web import admin, auth, cases, casework, consents, equality, labels, public
+    from app.web import (
+        admin,
+        auth,
+        cases,
+        casework,
+        consents,
+        equality,
+        labels,
+        public,
+        transfers,
+    )
     from app.web.security import init_security
 
     init_security(app)
@@ -17,6 +27,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(casework.bp)
     app.register_blueprint(consents.bp)
     app.register_blueprint(equality.bp)
+    app.register_blueprint(transfers.bp)
     app.register_blueprint(labels.bp)
     app.register_blueprint(admin.bp)
 

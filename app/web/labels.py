@@ -6,7 +6,7 @@ family contact") through the filters registered here, never the raw value.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 from flask import Blueprint
@@ -14,6 +14,7 @@ from flask import Blueprint
 from app.domain import vocabulary
 from app.domain.consent import ConsentState
 from app.domain.outcomes import Framework, frameworks
+from app.domain.transfers import Party, TransferReason, TransferState
 from app.models.cases import CaseStatus
 from app.services.family_file import TimelineEntry
 from app.services.scope import READ_ONLY_STATUSES
@@ -43,6 +44,25 @@ CONSENT_STATE: dict[str, tuple[str, str]] = {
     ConsentState.WITHDRAWN: ("Withdrawn", "red"),
     ConsentState.REFUSED: ("Refused", "orange"),
 }
+# Transfer state: the words and the GOV.UK tag colour for each.
+TRANSFER_STATE: dict[str, tuple[str, str]] = {
+    TransferState.REQUESTED: ("Requested", "light-blue"),
+    TransferState.PROPOSED: ("Proposed", "blue"),
+    TransferState.AWAITING_CONSENT: ("Awaiting consent", "yellow"),
+    TransferState.OFFERED: ("Offered", "purple"),
+    TransferState.ACCEPTED: ("Accepted", "green"),
+    TransferState.DECLINED: ("Declined", "orange"),
+    TransferState.REFUSED: ("Refused", "orange"),
+    TransferState.CANCELLED: ("Cancelled", "grey"),
+    TransferState.EXPIRED: ("Expired", "grey"),
+    TransferState.HALTED: ("Halted: consent withdrawn", "red"),
+}
+# Who took a transfer step, as a byline: "by the sending charity".
+PARTY: dict[str, str] = {
+    Party.SENDER: "the sending charity",
+    Party.RECEIVER: "the receiving charity",
+    Party.PLATFORM: "Continuum",
+}
 _TIMELINE_HEADINGS = {
     "case_opened": "Case opened",
     "case_closed": "Case closed",
@@ -70,6 +90,18 @@ AUDIT_ACTIONS = {
     "consent.receipt": "Read a consent receipt",
     "equality.read": "Read equality monitoring",
     "equality.write": "Recorded equality monitoring",
+    "transfer.read": "Read a transfer of the family's case",
+    "transfer.check": "Checked the family's consent to a transfer",
+    "transfer.propose": "Proposed a transfer of the case",
+    "transfer.offer": "Offered the case to another charity",
+    "transfer.cancel": "Cancelled a transfer",
+    "transfer.grant": "Agreed to another charity's request for the case",
+    "transfer.refuse": "Refused another charity's request for the case",
+    "transfer.request": "Asked another charity for the case",
+    "transfer.accept": "Accepted a transfer of the case",
+    "transfer.decline": "Declined a transfer of the case",
+    "transfer.halt": "Transfer stopped: consent withdrawn",
+    "transfer.expire": "Transfer offer lapsed",
     "access.refused": "Was refused access",
 }
 
@@ -101,11 +133,44 @@ def consent_tag(state: str) -> tuple[str, str]:
     return CONSENT_STATE.get(state, (state, "grey"))
 
 
+@bp.app_template_filter("transfer_tag")
+def transfer_tag(state: str) -> tuple[str, str]:
+    return TRANSFER_STATE.get(state, (str(state), "grey"))
+
+
+@bp.app_template_filter("transfer_reason")
+def transfer_reason(reason: str | None) -> str:
+    """A transfer step's reason code in words (the code itself if unknown)."""
+    if not reason:
+        return ""
+    try:
+        return TransferReason(reason).label
+    except ValueError:
+        return str(reason)
+
+
+@bp.app_template_filter("party")
+def party(value: str) -> str:
+    return PARTY.get(value, str(value))
+
+
 @bp.app_template_filter("day")
 def day(value: date | None, short: bool = False) -> str:
     if value is None:
         return ""
     return value.strftime("%-d %b %Y" if short else "%-d %B %Y")
+
+
+@bp.app_template_filter("iso_day")
+def iso_day(value: str | None, short: bool = False) -> str:
+    """An ISO date or date-time as text (a transfer package holds its dates as ISO strings)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return day(moment.date(), short)
 
 
 @bp.app_template_filter("timeline_heading")
@@ -116,6 +181,10 @@ def timeline_heading(entry: TimelineEntry) -> str:
     if kind == "consent":
         decision = label(sub, "ConsentDecision").lower()
         return f"Consent {decision}: {label(entry.title, 'ConsentPurpose').lower()}"
+    if kind == "transfer":
+        return f"Transfer to {entry.title}: {transfer_tag(sub)[0].lower()}"
+    if kind == "transferred_in":
+        return f"Transferred in from {entry.title}"
     return _TIMELINE_HEADINGS.get(entry.kind, entry.title)
 
 
@@ -123,6 +192,8 @@ def timeline_heading(entry: TimelineEntry) -> str:
 def timeline_detail(entry: TimelineEntry) -> str | None:
     if entry.kind == "case_closed":
         return label(entry.detail, "ClosureReason") if entry.detail else None
+    if entry.kind.startswith("transfer:"):
+        return transfer_reason(entry.detail) or None
     return entry.detail
 
 

@@ -2,13 +2,15 @@
 CI is repeatable) never get a server error, and every response conforms to the document.
 
 Every operation in the document is fuzzed, on both databases. Path ids are either random (the
-answer is the documented 404) or the ids of one real family opened through the API first, so
-generated bodies reach the use cases and their refusals, not only the 404.
+answer is the documented 404) or the ids of one real family opened through the API first (and of
+a real transfer of its case), so generated bodies reach the use cases and their refusals, not
+only the 404. The receiving charity's steps are fuzzed as its manager, on a transfer offered to it.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import schemathesis
@@ -17,8 +19,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
+from app.domain.vocabulary import DataCategory
 from tests.support import api_bodies as bodies
-from tests.support.api_bodies import open_family
+from tests.support.api_bodies import open_family, start_transfer
 
 OPERATIONS = [
     "GET /api/v1/cases",
@@ -39,7 +42,25 @@ OPERATIONS = [
     "GET /api/v1/cases/{case_id}/equality",
     "PUT /api/v1/cases/{case_id}/members/{member_id}/equality",
     "GET /api/v1/search",
+    "GET /api/v1/transfers",
+    "GET /api/v1/transfers/{transfer_id}",
+    "POST /api/v1/cases/{case_id}/transfers",
+    "POST /api/v1/transfers/{transfer_id}/offer",
+    "POST /api/v1/transfers/{transfer_id}/accept",
+    "POST /api/v1/transfers/{transfer_id}/decline",
+    "POST /api/v1/transfers/{transfer_id}/cancel",
+    "POST /api/v1/transfers/{transfer_id}/grant",
+    "POST /api/v1/transfers/{transfer_id}/refuse",
+    "POST /api/v1/transfer-requests",
 ]
+# Steps only the receiving charity's manager takes; everything else is fuzzed as the sender.
+RECEIVER_OPERATIONS = frozenset(
+    {
+        "POST /api/v1/transfers/{transfer_id}/accept",
+        "POST /api/v1/transfers/{transfer_id}/decline",
+        "POST /api/v1/transfer-requests",
+    }
+)
 DOCUMENT = "/api/v1/openapi.json"
 
 
@@ -55,18 +76,28 @@ def test_every_documented_operation_is_fuzzed(app):
 
 
 @pytest.mark.parametrize("operation_name", OPERATIONS)
-def test_generated_requests_conform_to_the_document(app, bearer, operation_name):
+def test_generated_requests_conform_to_the_document(app, bearer, world, operation_name):
     schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
     method, path = operation_name.split(" ")
     operation = schema[path][method]
-    headers = bearer("pops_liverpool")
-    family = open_family(app.test_client(), headers)
+    sender = bearer("pops_liverpool")
+    family = open_family(app.test_client(), sender)
     known = {
         "case_id": family.case_id,
         "member_id": family.main_contact_id,
         "action_id": family.action_id,
         "consent_id": family.consent_id,
     }
+    receiving = operation_name in RECEIVER_OPERATIONS
+    headers = bearer("nepacs_manager") if receiving else sender
+    if "{transfer_id}" in path:
+        known["transfer_id"] = start_transfer(
+            app.test_client(),
+            sender,
+            family.case_id,
+            world.organisations["nepacs"],
+            offer=receiving,
+        )
     real_ids = {name: value for name, value in known.items() if f"{{{name}}}" in path}
     assert set(real_ids) == set(re.findall(r"{(\w+)}", path))
     strategy = st.one_of(
@@ -128,7 +159,9 @@ def test_every_successful_write_answers_as_the_document_says(app, bearer):
         "consent_id": family.consent_id,
     }
     writes = _good_writes(family)
-    assert set(writes) == {name for name in OPERATIONS if not name.startswith("GET")}
+    assert set(writes) | set(TRANSFER_WRITES) == {
+        name for name in OPERATIONS if not name.startswith("GET")
+    }
     for name, body in writes.items():  # closure last: the case is then read-only
         method, path = name.split(" ")
         operation = schema[path][method]
@@ -137,3 +170,111 @@ def test_every_successful_write_answers_as_the_document_says(app, bearer):
         response = case.call(headers=headers)
         assert response.status_code in (200, 201), f"{name}: {response.text}"
         case.validate_response(response, excluded_checks=[ignored_auth])
+
+
+TRANSFER_WRITES = (
+    "POST /api/v1/cases/{case_id}/transfers",
+    "POST /api/v1/transfers/{transfer_id}/offer",
+    "POST /api/v1/transfers/{transfer_id}/accept",
+    "POST /api/v1/transfers/{transfer_id}/decline",
+    "POST /api/v1/transfers/{transfer_id}/cancel",
+    "POST /api/v1/transfers/{transfer_id}/grant",
+    "POST /api/v1/transfers/{transfer_id}/refuse",
+    "POST /api/v1/transfer-requests",
+)
+
+
+def test_every_successful_transfer_step_answers_as_the_document_says(app, bearer, world):
+    """Each transfer step taken by the side whose step it is, and what each side then reads
+    (the receiver's package with every section in it), checked against the document."""
+    schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
+    client = app.test_client()
+    sender, receiver = bearer("pops_liverpool"), bearer("nepacs_manager")
+    nepacs = world.organisations["nepacs"]
+    taken: list[str] = []
+
+    def call(name: str, as_: dict[str, str], body: object = None, **ids: str) -> dict[str, Any]:
+        method, path = name.split(" ")
+        operation = schema[path][method]
+        extra = {}
+        if name.endswith(("/offer", "/accept")):
+            extra = {"Idempotency-Key": f"{name.rsplit('/', 1)[-1]}-{ids['transfer_id']}"}
+        case = (
+            operation.Case(path_parameters=ids, headers=extra)
+            if body is None
+            else operation.Case(path_parameters=ids, body=body, media_type="application/json")
+        )
+        response = case.call(headers=as_)
+        assert response.status_code in (200, 201, 202), f"{name}: {response.text}"
+        case.validate_response(response, excluded_checks=[ignored_auth])
+        if method == "POST":
+            taken.append(name)
+        return response.json()
+
+    def proposed(everything: bool = False) -> str:
+        family = open_family(client, sender)
+        here = f"/api/v1/cases/{family.case_id}"
+        for url, body in (
+            ("contacts", bodies.contact()),
+            ("notes", bodies.note()),
+            ("assessments", bodies.assessment()),
+        ):
+            assert client.post(f"{here}/{url}", json=body, headers=sender).status_code == 201
+        categories = tuple(c.value for c in DataCategory) if everything else ("identity",)
+        consent = bodies.transfer_consent(nepacs, categories)
+        assert client.post(f"{here}/consents", json=consent, headers=sender).status_code == 201
+        # The main contact's own consent, so an adult's contact details are in the package too.
+        mine = bodies.transfer_consent(
+            nepacs,
+            categories,
+            subject="family_member",
+            family_member_id=family.main_contact_id,
+        )
+        assert client.post(f"{here}/consents", json=mine, headers=sender).status_code == 201
+        made = call(
+            "POST /api/v1/cases/{case_id}/transfers",
+            sender,
+            bodies.proposal(),
+            case_id=family.case_id,
+        )
+        return str(made["id"])
+
+    one = proposed(everything=True)
+    call("POST /api/v1/transfers/{transfer_id}/offer", sender, transfer_id=one)
+    read = call("GET /api/v1/transfers/{transfer_id}", receiver, transfer_id=one)
+    assert set(read["package"]) == {
+        "case", "person", "members", "needs", "contacts", "assessments", "actions", "notes",
+        "consents",
+    }  # fmt: skip
+    assert any("phone" in member for member in read["package"]["members"])
+    call("GET /api/v1/transfers/{transfer_id}", sender, transfer_id=one)
+    call("POST /api/v1/transfers/{transfer_id}/accept", receiver, transfer_id=one)
+    call("GET /api/v1/transfers/{transfer_id}", receiver, transfer_id=one)
+    call("GET /api/v1/transfers", receiver)
+
+    two = proposed()
+    call("POST /api/v1/transfers/{transfer_id}/offer", sender, transfer_id=two)
+    call(
+        "POST /api/v1/transfers/{transfer_id}/decline",
+        receiver,
+        {"reason": "no_capacity"},
+        transfer_id=two,
+    )
+    three = proposed()
+    call(
+        "POST /api/v1/transfers/{transfer_id}/cancel",
+        sender,
+        {"reason": "sent_in_error"},
+        transfer_id=three,
+    )
+    asked = call("POST /api/v1/transfer-requests", receiver, bodies.transfer_request())
+    call("POST /api/v1/transfers/{transfer_id}/grant", sender, transfer_id=asked["transfer_id"])
+    asked = call("POST /api/v1/transfer-requests", receiver, bodies.transfer_request())
+    call(
+        "POST /api/v1/transfers/{transfer_id}/refuse",
+        sender,
+        {"reason": "no_matching_case"},
+        transfer_id=asked["transfer_id"],
+    )
+    call("GET /api/v1/transfers", sender)
+    assert set(taken) == set(TRANSFER_WRITES)

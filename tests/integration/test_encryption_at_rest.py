@@ -30,6 +30,7 @@ from app import create_app
 from app.demo import CHARITIES
 from app.demo_histories import HistoryPlan, plaintexts
 from app.demo_records import plan_demo_histories, women_prisons
+from app.demo_transfer_stories import families_held_by, plan_transfer_stories, story_plaintexts
 from app.domain.vocabulary import ContactKind
 from app.models import Case, Contact, Family, Organisation, PersonInCustody, User
 from app.security.keyring import FieldDecryptionError
@@ -234,7 +235,10 @@ def _version(blob: bytes | None) -> int:
 
 
 def test_demo_database_holds_no_name_number_phone_email_or_free_text_in_clear(demo):
+    # The histories' families, and the transfers' (their offers and accepted cases included).
+    stories = plan_transfer_stories(TODAY)
     secrets = plaintexts(plan for plans in demo.plans.values() for plan in plans)
+    secrets |= story_plaintexts(stories)
     everything = [plan for plans in demo.plans.values() for plan in plans]
     # The generator's values are the ones in the database: every person decrypts to one of them.
     state = demo.app.extensions["continuum"]
@@ -243,7 +247,9 @@ def test_demo_database_holds_no_name_number_phone_email_or_free_text_in_clear(de
             bind_tenant(session, _manager_context(session, slug))
             vault = vault_for(session, state.root_key)
             names = {vault.open(p, "name") for p in session.scalars(select(PersonInCustody))}
-        assert names == {plan.family.person.name for plan in demo.plans[slug]}
+        assert names == {plan.family.person.name for plan in demo.plans[slug]} | {
+            family.person.name for family in families_held_by(stories, slug)
+        }
     # Every kind of secret is in the set looked for.
     assert {p.family.person.prison_number for p in everything} <= secrets
     assert {m.phone for p in everything for m in p.family.members if m.phone} <= secrets
@@ -317,7 +323,8 @@ def test_after_pops_rotates_its_key_every_field_reads_and_new_writes_use_the_new
         context = _manager_context(session, "pops")
         bind_tenant(session, context)
         vault = vault_for(session, state.root_key)
-        for case in session.scalars(select(Case)).all():
+        # The histories' cases (the transfers' families are looked for in the dump above).
+        for case in session.scalars(select(Case).where(Case.reference.in_(plans))).all():
             plan = plans[case.reference]
             file = family_file.read_family(session, context, ORIGIN, vault, case.id)
             assert file.person.name == plan.family.person.name

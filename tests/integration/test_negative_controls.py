@@ -137,3 +137,50 @@ def test_consent_and_search_tests_fail_without_the_orm_guard_on_sqlite():
         assert any(expected in name for name in failed), (
             f"{expected} did not fail:\n{output[-3000:]}"
         )
+
+
+def test_consent_gate_tests_fail_with_the_gate_forced_open():
+    """With app.services.transfers.consent_gate letting everything through, offers without the
+    family's consent are made, lapsed consents are accepted and withdrawals halt nothing."""
+    code, output = _rerun(
+        "consent_gate",
+        "tests/integration/test_transfer_consent_gate.py",
+        "-k",
+        "sqlite",
+        "-rf",
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    for expected in (
+        "test_pops_offer_without_any_consent_is_refused_and_nepacs_learns_nothing[sqlite]",
+        "test_pops_offer_is_refused_without_a_consent_to_this_transfer_today[sqlite-for_another_charity]",
+        "test_pops_offer_is_refused_without_a_consent_to_this_transfer_today[sqlite-withdrawn]",
+        "test_nepacs_accept_is_refused_once_the_consent_has_expired_since_the_offer[sqlite]",
+        "test_withdrawal_after_the_offer_halts_the_transfer_in_its_own_transaction[sqlite]",
+    ):
+        assert any(expected in name for name in failed), (
+            f"{expected} did not fail:\n{output[-3000:]}"
+        )
+
+
+def test_receiver_tests_fail_without_receiver_sees_in_the_orm_guard_on_sqlite():
+    """Without ``receiver_sees`` in the guard's criterion for shared rows, NEPACS reads a
+    transfer POPS has only proposed, before the family consented to anything."""
+    code, output = _rerun(
+        "receiver_sees",
+        "tests/integration/test_transfer_consent_gate.py",
+        "tests/integration/test_transfer_guard.py",
+        "-k",
+        "sqlite and (receiver_sees or receiver_cannot_see)",
+        "-rf",
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    for expected in (
+        "test_receiver_sees_nothing_before_the_offer[sqlite]",
+        "test_receiver_cannot_see_the_transfer_before_it_is_shared[sqlite]",
+        "test_receiver_sees_the_transfer_from_the_offer_step_on[sqlite]",
+    ):
+        assert any(expected in name for name in failed), (
+            f"{expected} did not fail:\n{output[-3000:]}"
+        )

@@ -16,6 +16,7 @@ from app import create_app
 from app import demo_words as words
 from app.demo import CHARITIES
 from app.demo_records import plan_demo_histories, women_prisons
+from app.demo_transfer_stories import families_held_by, plan_transfer_stories
 from app.domain.errors import InvalidInput, ServiceOverlap
 from app.domain.outcomes import framework
 from app.domain.vocabulary import Disability, Ethnicity, Sex
@@ -201,10 +202,19 @@ def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_
         with state.session_factory() as session:
             context = _charity_context(session, spec)
             bind_tenant(session, context)
-            rows = {case.reference: case for case in session.scalars(select(Case))}
+            every = {case.reference: case for case in session.scalars(select(Case))}
             # Every prison the charity serves or served has demo cases, and only those.
-            assert {case.prison_code for case in rows.values()} == context.prison_codes
+            assert {case.prison_code for case in every.values()} == context.prison_codes
+            # The histories, and the families of the demo's transfers (tested on their own in
+            # test_demo_transfers): the ones it sent, and the ones it accepted.
+            rows = {reference: case for reference, case in every.items() if reference in mine}
             assert set(rows) == set(mine)
+            vault = vault_for(session, state.root_key)
+            moved = summarise(session, vault, [c for r, c in every.items() if r not in mine])
+            assert Counter(s.person_name for s in moved) == Counter(
+                family.person.name
+                for family in families_held_by(plan_transfer_stories(DEMO_TODAY), spec.slug)
+            )
             contacts = _count_by_case(session, Contact)
             assessments = _count_by_case(session, OutcomeAssessment)
             actions = _count_by_case(session, ActionItem)
@@ -233,7 +243,6 @@ def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_
                 ).all()
                 assert {s.area for s in scores} == areas
                 assert all(1 <= s.score <= 10 for s in scores)
-            vault = vault_for(session, state.root_key)
             shown = {
                 (s.case.reference, s.person_name, s.prison_number, s.main_contact)
                 for s in summarise(session, vault, list(rows.values()))

@@ -1,4 +1,5 @@
-"""Good request bodies for the case API, and one family opened through it.
+"""Good request bodies for the case and transfer API, one family opened through it, and a
+transfer of its case.
 
 The API's services read the system clock, so dates here are relative to today. Names are
 synthetic; each body is a fresh dict a test may change.
@@ -16,6 +17,8 @@ from flask.testing import FlaskClient
 from app.domain.outcomes import framework
 
 CASES = "/api/v1/cases"
+TRANSFERS = "/api/v1/transfers"
+TRANSFER_REQUESTS = "/api/v1/transfer-requests"
 PERSON_NAME = "Jordan Apitestcase"
 PRISON_NUMBER = "C3456DE"
 MAIN_CONTACT = "Sam Apitestcase"
@@ -104,6 +107,40 @@ def consent(member_id: uuid.UUID | str, **changes: Any) -> dict[str, Any]:
     }
 
 
+def transfer_consent(
+    recipient_charity_id: uuid.UUID | str,
+    categories: tuple[str, ...] = ("identity",),
+    **changes: Any,
+) -> dict[str, Any]:
+    """The person in custody's consent to a transfer to one charity, of ``categories``."""
+    return {
+        "subject": "person_in_custody",
+        "purpose": "transfer",
+        "recipient_charity_id": str(recipient_charity_id),
+        "categories": list(categories),
+        "decision": "given",
+        "method": "written",
+        "verification": "signed_form",
+        **changes,
+    }
+
+
+def proposal(**changes: Any) -> dict[str, Any]:
+    """A transfer to the charity serving HMP Durham (NEPACS in the test world)."""
+    return {"to_prison_code": "DMI", "reason": "person_moved", **changes}
+
+
+def transfer_request(**changes: Any) -> dict[str, Any]:
+    """NEPACS at Durham asks the charity serving Liverpool for the API family's case."""
+    return {
+        "prison_number": PRISON_NUMBER,
+        "from_prison_code": "LPI",
+        "to_prison_code": "DMI",
+        "reason": "family_asked",
+        **changes,
+    }
+
+
 def withdrawal(**changes: Any) -> dict[str, Any]:
     return {"method": "written", "verification": "signed_form", **changes}
 
@@ -155,3 +192,24 @@ def open_family(
     action_id = _created(client, f"{here}/actions", action(), headers)["id"]
     consent_id = _created(client, f"{here}/consents", consent(main_contact_id), headers)["id"]
     return OpenedFamily(case_id, main_contact_id, child_id, action_id, consent_id)
+
+
+def start_transfer(
+    client: FlaskClient,
+    headers: dict[str, str],
+    case_id: str,
+    receiver_id: uuid.UUID | str,
+    *,
+    categories: tuple[str, ...] = ("identity",),
+    offer: bool = True,
+) -> str:
+    """Record the person in custody's consent to a transfer to ``receiver_id``, propose the case
+    to Durham and (unless ``offer`` is false) offer it; the transfer's id."""
+    _created(
+        client, f"{CASES}/{case_id}/consents", transfer_consent(receiver_id, categories), headers
+    )
+    transfer_id = str(_created(client, f"{CASES}/{case_id}/transfers", proposal(), headers)["id"])
+    if offer:
+        response = client.post(f"{TRANSFERS}/{transfer_id}/offer", headers=headers)
+        assert response.status_code == 200, response.text
+    return transfer_id
