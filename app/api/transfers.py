@@ -22,6 +22,7 @@ from app.services import transfer_views, transfers
 from app.services.transfer_views import TransferDetail, TransferSummary
 from app.services.transfers import Accepted
 from app.web.audit import request_origin
+from app.web.settings import current_settings
 from app.web.vault import request_vault
 from schemas.transfers import (
     IdempotencyHeaders,
@@ -194,7 +195,12 @@ class Proposal(MethodView):
 
         The receiving charity learns nothing until you offer it, with the family's consent."""
         return transfers.propose_transfer(
-            tenant_session(), require_context(), request_origin(), case_id, **data
+            tenant_session(),
+            require_context(),
+            request_origin(),
+            case_id,
+            offer_days=current_settings().transfer_offer_days,
+            **data,
         )
 
 
@@ -210,5 +216,10 @@ class TransferRequests(MethodView):
         The answer is the same whether or not that charity holds such a case: it answers the
         request itself (grant or refuse), which you then see on the transfer."""
         return transfers.request_transfer(
-            tenant_session(), require_context(), request_origin(), request_vault(), **data
+            tenant_session(),
+            require_context(),
+            request_origin(),
+            request_vault(),
+            offer_days=current_settings().transfer_offer_days,
+            **data,
         )

@@ -15,10 +15,12 @@ retried request with the same idempotency key returns the first outcome and chan
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -68,6 +70,8 @@ from tenants.permissions import Permission, Role
 from tenants.system import acting_for
 
 PLATFORM = "platform"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class TransferRefused(Conflict):
@@ -208,6 +212,19 @@ def _store_step(
     return record
 
 
+def _decide(
+    session: Session, row: CaseTransfer, move: Callable[[machine.Transfer], machine.Transfer]
+) -> machine.Transfer:
+    """Ask the state machine for the next step (a closure over the current domain transfer),
+    writing nothing; its refusals become one HTTP-mapped error."""
+    try:
+        return move(_machine(row, _steps(session, row.id)))
+    except machine.ConsentMissing as error:
+        raise TransferConsentMissing(str(error)) from error
+    except TransferError as error:
+        raise TransferRefused(str(error)) from error
+
+
 def _step(
     session: Session,
     row: CaseTransfer,
@@ -215,15 +232,28 @@ def _step(
     user_id: uuid.UUID | None,
     idempotency_key: str | None = None,
 ) -> CaseTransferStep:
-    """Apply a state-machine function (a closure over the current domain transfer) and store it;
-    the machine's refusals become one HTTP-mapped error."""
-    try:
-        moved = move(_machine(row, _steps(session, row.id)))
-    except machine.ConsentMissing as error:
-        raise TransferConsentMissing(str(error)) from error
-    except TransferError as error:
-        raise TransferRefused(str(error)) from error
-    return _store_step(session, row, moved, user_id, idempotency_key)
+    """Decide the next step and store it."""
+    return _store_step(session, row, _decide(session, row, move), user_id, idempotency_key)
+
+
+def _atomic(service: Callable[P, R]) -> Callable[P, R]:
+    """A step refused half way (by the state machine, the consent gate or the database) leaves
+    nothing behind: the session is rolled back before the error reaches the caller, so a page
+    that reads the transfer again after a refusal can never commit part of the refused step.
+    With ``commit=False`` the caller owns the transaction and its rollback."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return service(*args, **kwargs)
+        except Exception:
+            if kwargs.get("commit", True):
+                session = args[0]
+                assert isinstance(session, Session)
+                session.rollback()
+            raise
+
+    return run
 
 
 def _replayed(
@@ -392,6 +422,7 @@ def _refuse_live_duplicate(session: Session, case_id: uuid.UUID) -> None:
 # --- the sender's steps ------------------------------------------------------------------
 
 
+@_atomic
 def propose_transfer(
     session: Session,
     context: TenantContext,
@@ -445,6 +476,7 @@ def propose_transfer(
     return row
 
 
+@_atomic
 def offer_transfer(
     session: Session,
     context: TenantContext,
@@ -502,6 +534,7 @@ def offer_transfer(
     return row
 
 
+@_atomic
 def cancel_transfer(
     session: Session,
     context: TenantContext,
@@ -525,6 +558,7 @@ def cancel_transfer(
     return _end_unaccepted(session, origin, row, context, "transfer.cancel")
 
 
+@_atomic
 def grant_request(
     session: Session, context: TenantContext, origin: Origin, transfer_id: uuid.UUID
 ) -> CaseTransfer:
@@ -549,6 +583,7 @@ def grant_request(
     return row
 
 
+@_atomic
 def refuse_request(
     session: Session,
     context: TenantContext,
@@ -578,6 +613,7 @@ def refuse_request(
 # --- the receiver's steps ----------------------------------------------------------------
 
 
+@_atomic
 def request_transfer(
     session: Session,
     context: TenantContext,
@@ -588,6 +624,7 @@ def request_transfer(
     from_prison_code: str,
     to_prison_code: str,
     reason: TransferReason,
+    offer_days: int = machine.DEFAULT_OFFER_LIFE.days,
 ) -> CaseTransfer:
     """A receiving manager asks the charity serving ``from_prison_code`` for a family's case.
 
@@ -612,7 +649,12 @@ def request_transfer(
     )
     with acting_for(session, sender_side):
         case_id = _match_case(session, vault, sender, number)
-        started = machine.request(str(context.user_id), origin.clock(), reason=reason.value)
+        started = machine.request(
+            str(context.user_id),
+            origin.clock(),
+            reason=reason.value,
+            offer_life=timedelta(days=offer_days),
+        )
         row = _new_transfer(
             session,
             case=None,
@@ -661,6 +703,7 @@ def _match_case(
     return None
 
 
+@_atomic
 def accept_transfer(
     session: Session,
     context: TenantContext,
@@ -699,6 +742,11 @@ def accept_transfer(
             and consent_gate(session, case, ids.receiver, now.date()).keeps(*offered_under)
         )
     row = load_transfer(session, ids.transfer, lock=True)
+    decided = _decide(
+        session,
+        row,
+        lambda t: machine.accept(t, str(context.user_id), now, consent_ok=gate_open),
+    )
     # Compare-and-set: only one transaction moves an offered transfer on (on SQLite, where no
     # row lock was taken, this and the unique step sequence are what stop a second accept).
     moved = session.execute(
@@ -712,14 +760,7 @@ def accept_transfer(
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise TransferRefused("the transfer is already decided")
-    row.state = TransferState.OFFERED.value  # the machine checks the step from the stored steps
-    _step(
-        session,
-        row,
-        lambda t: machine.accept(t, str(context.user_id), now, consent_ok=gate_open),
-        context.user_id,
-        idempotency_key,
-    )
+    _store_step(session, row, decided, context.user_id, idempotency_key)
     offer = session.scalar(select(TransferOffer).where(TransferOffer.transfer_id == ids.transfer))
     if offer is None:
         raise TransferRefused("the offer has no content")
@@ -758,6 +799,7 @@ def accept_transfer(
     return Accepted(row, new_case_id)
 
 
+@_atomic
 def decline_transfer(
     session: Session,
     context: TenantContext,

@@ -25,6 +25,7 @@ from app.services.reference import prisons_by_code
 from app.web.audit import request_origin
 from app.web.family_page import load_form, read_file, render_family
 from app.web.forms import FormFields, form_errors
+from app.web.settings import current_settings
 from app.web.vault import request_vault
 from schemas.transfers import (
     CANCEL_REASONS,
@@ -89,6 +90,10 @@ REASONS = {
 
 def _who() -> tuple[Session, TenantContext, Origin]:
     return tenant_session(), require_context(), request_origin()
+
+
+def _offer_days() -> int:
+    return current_settings().transfer_offer_days
 
 
 def _sentence(message: str) -> str:
@@ -300,7 +305,7 @@ def propose(case_id: uuid.UUID) -> ResponseReturnValue:
 def _propose(case_id: uuid.UUID) -> ResponseReturnValue:
     try:
         data = load_form(TransferProposal(), PROPOSAL)
-        row = transfers.propose_transfer(*_who(), case_id, **data)
+        row = transfers.propose_transfer(*_who(), case_id, offer_days=_offer_days(), **data)
     except InvalidInput as exc:
         _discard_refused_step()
         errors = form_errors(exc.errors, PROPOSAL)
@@ -341,7 +346,7 @@ def request_case() -> ResponseReturnValue:
         return _request_page()
     try:
         data = load_form(TransferRequestIn(), REQUEST)
-        transfers.request_transfer(*_who(), request_vault(), **data)
+        transfers.request_transfer(*_who(), request_vault(), offer_days=_offer_days(), **data)
     except InvalidInput as exc:
         _discard_refused_step()
         return _request_page(form_errors(exc.errors, REQUEST), 400)

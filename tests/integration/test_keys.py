@@ -35,10 +35,10 @@ def test_every_charity_gets_a_first_key_once_and_the_root_key_file_is_private(
     app, app_sessions, owner_sessions, world, root
 ):
     with owner_sessions() as session:
-        ensure_organisation(session, "pact", "Pact", OrganisationKind.CHARITY)
+        ensure_organisation(session, "jigsaw", "Jigsaw", OrganisationKind.CHARITY)
         session.commit()
     with app_sessions() as session:
-        # The world's two charities were keyed when it was built; the new one is keyed now.
+        # The world's charities were keyed when it was built; the new one is keyed now.
         assert ensure_charity_keys(session, root) == 1
         assert ensure_charity_keys(session, root) == 0
         store = SqlKeyStore(session)

@@ -53,6 +53,9 @@ EXPECTED_GRANTS = {
     "case_notes": {"SELECT", "INSERT"},
     "consents": {"SELECT", "INSERT"},
     "outcome_scores": {"SELECT", "INSERT"},
+    # Voided by NULLing the package; marked sent.
+    "transfer_offers": {"SELECT", "INSERT", "UPDATE"},
+    "notifications": {"SELECT", "INSERT", "UPDATE"},
 }
 ORIGIN = Origin(source="test", clock=lambda: datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
 
