@@ -510,7 +510,7 @@ def services_transfer_prison(prison_code: str, slug: str, on: datetime) -> None:
     click.echo(f"cases offered to {slug}: {len(result.offered)}")
     if result.awaiting_consent:
         click.echo(
-            f"cases waiting for the family's consent to {slug} (proposed, follow up): "
+            f"cases waiting for the family's consent to {slug} (follow up): "
             f"{len(result.awaiting_consent)}"
         )
         for reference in result.awaiting_consent:

@@ -75,6 +75,12 @@ class Story:
     carried_on: tuple[ContactPlan | NotePlan, ...] = ()
 
     @property
+    def consented_first(self) -> bool:
+        """The family agreed before the transfer was proposed, so the proposal stands ready to
+        offer; otherwise it waits for their consent from the moment it is made."""
+        return self.consented_on is not None and self.consented_on < self.begun_on
+
+    @property
     def state(self) -> TransferState:
         """Where the transfer stands once every step is taken."""
         if self.ending is not None:
@@ -83,7 +89,7 @@ class Story:
             return TransferState.OFFERED
         if self.origin is TransferOrigin.RECEIVER_REQUEST:
             return TransferState.REQUESTED
-        return TransferState.PROPOSED
+        return TransferState.PROPOSED if self.consented_first else TransferState.AWAITING_CONSENT
 
 
 LIVERPOOL_DURHAM = Route("pops/liverpool.worker", "LPI", NEPACS_MANAGER, "DMI")
@@ -224,6 +230,17 @@ def plan_transfer_stories(today: date) -> tuple[Story, ...]:
         # The person in custody moved to Durham; the movement feed proposed the transfer and the
         # family has not agreed yet: the reader records their consent and offers the case.
         Story(WALK_THROUGH, RISLEY_DURHAM, feed, moved, ago(3), walk_through_casework(today)),
+        # The family asked to move and agreed to it first: the worker's proposal is ready to
+        # offer. (Drawn last, so the stories above keep their families.)
+        Story(
+            "proposed",
+            LIVERPOOL_DURHAM,
+            worker,
+            asked,
+            ago(1),
+            draw.casework(160, ago(1)),
+            consented_on=ago(2),
+        ),
     )
 
 

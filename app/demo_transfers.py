@@ -122,10 +122,13 @@ class _StoryWriter:
         if story.casework is not None:
             case_id, main_contact = self._casework(story.casework)
             seeded.senders_cases[story.key] = case_id
+        consent_id = None
+        if story.consented_on is not None and story.consented_first:
+            assert case_id is not None and main_contact is not None
+            consent_id = self._consent(case_id, main_contact, story.consented_on)
         transfer_id = self._start(case_id)
         seeded.transfers[story.key] = transfer_id
-        consent_id = None
-        if story.consented_on is not None:
+        if story.consented_on is not None and not story.consented_first:
             assert case_id is not None and main_contact is not None
             consent_id = self._consent(case_id, main_contact, story.consented_on)
         if story.offered_on is not None:

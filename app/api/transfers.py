@@ -167,7 +167,8 @@ class Grant(MethodView):
     @blp.errors(*WRITE)
     def post(self, transfer_id: uuid.UUID) -> CaseTransfer:
         """Agree to another charity's request for a case (sender): it becomes a proposal, to
-        offer once the family consents. A request that matched no case can only be refused."""
+        offer once the family consents (``awaiting_consent`` until their consent is recorded).
+        A request that matched no case can only be refused."""
         return transfers.grant_request(
             tenant_session(), require_context(), request_origin(), transfer_id
         )
@@ -193,7 +194,9 @@ class Proposal(MethodView):
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> CaseTransfer:
         """Propose moving the case to the charity that serves ``to_prison_code`` today.
 
-        The receiving charity learns nothing until you offer it, with the family's consent."""
+        Its state is ``proposed`` when the family's consent to this transfer is already recorded
+        (ready to offer), ``awaiting_consent`` otherwise. The receiving charity learns nothing
+        until you offer it, with the family's consent."""
         return transfers.propose_transfer(
             tenant_session(),
             require_context(),

@@ -7,12 +7,12 @@ schema owner (the application role may only read services) with one platform aud
 same transaction. Then every open case of the old charity at that prison: the platform proposes
 its transfer to the new charity and, where the family's consent to it exists, offers it at once,
 each case in its own transaction so that one failure does not stop the others. A case without
-that consent stays with the old charity as a proposed transfer and is listed for follow-up, by
-case reference only. Both charities stay at the same prison: each side sees the transfer at its
-own prison, the new charity only once it is offered.
+that consent stays with the old charity, its transfer awaiting consent, and is listed for
+follow-up, by case reference only. Both charities stay at the same prison: each side sees the
+transfer at its own prison, the new charity only once it is offered.
 
 Running the command again after it stopped half way is safe: a service change already made is
-recognised, and a case already proposed is offered if its consent has arrived since.
+recognised, and a case whose transfer awaits consent is offered if the consent has arrived since.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
 
-# A contract-change proposal still waiting for consent, which a second run may offer.
+# A contract-change proposal not yet offered (awaiting consent), which a second run may offer.
 _WAITING = (TransferState.PROPOSED.value, TransferState.AWAITING_CONSENT.value)
 
 
@@ -64,7 +64,7 @@ class ContractChange:
 
     service: ServiceChange
     offered: list[uuid.UUID] = field(default_factory=list)
-    # Case references left with the old charity, proposed, until the family's consent exists.
+    # Case references left with the old charity, awaiting the family's consent.
     awaiting_consent: list[str] = field(default_factory=list)
     # Case references that already had another transfer under way.
     under_way: list[str] = field(default_factory=list)

@@ -18,10 +18,12 @@ from app.models import (
     Case,
     CaseNeed,
     CaseNote,
+    CaseStatus,
     ConsentRecord,
     Contact,
     Family,
     FamilyMember,
+    Organisation,
     OutcomeAssessment,
     OutcomeScore,
     PersonInCustody,
@@ -155,12 +157,23 @@ class FamilyFile:
     transfers: CaseTransfers = field(default=CaseTransfers((), (), None))
 
 
-def _staff_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+def _staff_names(
+    session: Session, ids: set[uuid.UUID | None], charity_id: uuid.UUID
+) -> dict[uuid.UUID, str]:
+    """Who recorded what. Records that came by transfer keep their authors' ids (provenance),
+    but another charity's staff are never named here: they read as that charity's staff."""
     wanted = {user_id for user_id in ids if user_id is not None}
     if not wanted:
         return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
+    rows = session.execute(
+        select(User.id, User.display_name, User.organisation_id, Organisation.name)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id.in_(wanted))
+    )
+    return {
+        user_id: name if organisation_id == charity_id else f"{charity} staff"
+        for user_id, name, organisation_id, charity in rows
+    }
 
 
 def person_view(vault: Vault, person: PersonInCustody) -> PersonView:
@@ -247,6 +260,7 @@ def _load(
         | {a.recorded_by for a in assessments}
         | {n.written_by for n in notes}
         | {c.recorded_by for c in consents},
+        case.charity_id,
     )
     facts = [consent_facts(record) for record in consents]
     withdrawn = withdrawals(facts)
@@ -398,7 +412,8 @@ def _timeline(
         )
         for step in moves.steps
     ]
-    if case.closed_on is not None:
+    # A transferred-out case ends with its transfer's "accepted" step, not a closure.
+    if case.closed_on is not None and case.status != CaseStatus.TRANSFERRED_OUT.value:
         entries.append(
             TimelineEntry(
                 case.closed_on, "case_closed", "Case closed", case.closure_reason, None, case.id

@@ -48,14 +48,17 @@ _WORDS: dict[TransferState, tuple[str, str]] = {
         "transfer request waiting",
         "Another member charity has asked for a family's case. Grant or refuse the request.",
     ),
+    # A proposal is "proposed" only when the family's consent was already recorded, so it is
+    # ready to offer; without that consent it is "awaiting consent" from the start.
     TransferState.PROPOSED: (
         "transfer proposed",
-        "A transfer of a family's case has been proposed. The sending charity can offer it "
-        "once the family has agreed to it.",
+        "A transfer of a family's case has been proposed. The family's consent is recorded, "
+        "so the sending charity can offer it.",
     ),
     TransferState.AWAITING_CONSENT: (
         "transfer waiting for consent",
-        "A transfer of a family's case is waiting for the family's consent.",
+        "A transfer of a family's case is waiting for the family's consent. The sending "
+        "charity records it, then offers the case.",
     ),
     TransferState.OFFERED: (
         "transfer offer waiting",

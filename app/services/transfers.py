@@ -408,6 +408,26 @@ def _new_transfer(
     return row
 
 
+def _wait_for_consent(
+    session: Session,
+    row: CaseTransfer,
+    case: Case,
+    proposed: machine.Step,
+    user_id: uuid.UUID | None,
+) -> None:
+    """A proposal just made (or a request just granted) that the family's consent does not yet
+    cover waits for it, by the same party at the same moment; one it covers stays proposed,
+    ready to offer. Recording the consent later moves nothing: the worker then offers."""
+    if consent_gate(session, case, row.receiver_charity_id, proposed.at.date()).open:
+        return
+    _step(
+        session,
+        row,
+        lambda t: machine.await_consent(t, proposed.by, proposed.party, proposed.at),
+        user_id,
+    )
+
+
 def _refuse_live_duplicate(session: Session, case_id: uuid.UUID) -> None:
     live = session.scalar(
         select(CaseTransfer.id).where(
@@ -450,6 +470,7 @@ def propose_transfer(
             {"to_prison_code": ["your own charity serves that prison: no transfer is needed"]}
         )
     _refuse_live_duplicate(session, case.id)
+    user_id = None if platform else context.user_id
     started = machine.propose(
         PLATFORM if platform else str(context.user_id),
         origin.clock(),
@@ -465,9 +486,10 @@ def propose_transfer(
         receiver_charity_id=receiver,
         receiver_prison_code=to_prison_code,
         started=started,
-        user_id=None if platform else context.user_id,
+        user_id=user_id,
         receiver_sees=False,
     )
+    _wait_for_consent(session, row, case, started.steps[0], user_id)
     _audit(session, origin, row, context, "transfer.propose", both=False)
     if platform:
         _notify(session, row, Party.SENDER, origin.clock())
@@ -562,20 +584,21 @@ def cancel_transfer(
 def grant_request(
     session: Session, context: TenantContext, origin: Origin, transfer_id: uuid.UUID
 ) -> CaseTransfer:
-    """The sender agrees to a receiver's request: it becomes a proposal awaiting consent."""
+    """The sender agrees to a receiver's request: it becomes a proposal, awaiting the family's
+    consent unless that is already recorded."""
     require(context, Permission.CASE_WRITE)
     row = load_transfer(session, transfer_id, lock=True)
     if side_of(context, row) is not Party.SENDER:
         raise Forbidden("only the sending charity takes this step")
     if row.sender_case_id is None:
         raise TransferRefused("this request matched no case: refuse it")
+    case = session.scalar(select(Case).where(Case.id == row.sender_case_id))
+    if case is None:
+        raise TransferRefused("this request matched no case: refuse it")
     now = origin.clock()
-    _step(
-        session,
-        row,
-        lambda t: machine.grant_request(t, str(context.user_id), now),
-        context.user_id,
-    )
+    granted = _decide(session, row, lambda t: machine.grant_request(t, str(context.user_id), now))
+    _store_step(session, row, granted, context.user_id)
+    _wait_for_consent(session, row, case, granted.steps[-1], context.user_id)
     _audit(session, origin, row, context, "transfer.grant", both=True)
     _notify_other(session, row, context, now)
     row = load_transfer(session, transfer_id)

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.domain.errors import Conflict, InvalidInput
-from app.domain.transfers import Party, TransferReason
+from app.domain.transfers import Party, TransferReason, TransferState
 from app.services import transfer_views, transfers
 from app.services.audit import Origin
 from app.services.reference import prisons_by_code
@@ -189,10 +189,12 @@ def cancel(transfer_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/transfers/<uuid:transfer_id>/grant")
 def grant(transfer_id: uuid.UUID) -> ResponseReturnValue:
     def step() -> tuple[str, str]:
-        transfers.grant_request(*_who(), transfer_id)
-        return "Request agreed: record the family's consent, then offer the case", _here(
-            transfer_id
-        )
+        granted = transfers.grant_request(*_who(), transfer_id)
+        if granted.state == TransferState.AWAITING_CONSENT.value:
+            done = "Request agreed: record the family's consent, then offer the case"
+        else:
+            done = "Request agreed: the family's consent is recorded, so you can offer the case"
+        return done, _here(transfer_id)
 
     return _take_step(transfer_id, STEP, step)
 
@@ -316,7 +318,10 @@ def _propose(case_id: uuid.UUID) -> ResponseReturnValue:
     except Conflict as exc:
         _discard_refused_step()
         return _choose_prison(case_id, {"to_prison_code": [_sentence(str(exc))]}, 409)
-    flash("Transfer proposed: nothing is shared until you offer the case", "success")
+    if row.state == TransferState.AWAITING_CONSENT.value:
+        flash("Transfer proposed: record the family's consent, then offer the case", "success")
+    else:
+        flash("Transfer proposed: nothing is shared until you offer the case", "success")
     return redirect(_here(row.id))
 
 

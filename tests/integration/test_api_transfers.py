@@ -308,7 +308,10 @@ def test_a_request_answers_the_same_whether_or_not_a_case_matches(desk):
     # The sender answers: it can grant the one that matched and only refuse the other.
     match_id, no_match_id = (a["transfer_id"] for a in answers)
     granted = _ok(worker.post(f"{TRANSFERS}/{match_id}/grant"))
-    assert granted["state"] == "proposed" and granted["origin"] == "receiver_request"
+    # No consent to the transfer is recorded yet: the granted request waits for the family's.
+    assert granted["state"] == "awaiting_consent" and granted["origin"] == "receiver_request"
+    steps = _ok(worker.get(f"{TRANSFERS}/{match_id}"))["steps"]
+    assert [s["state"] for s in steps] == ["requested", "proposed", "awaiting_consent"]
     _refused(worker.post(f"{TRANSFERS}/{no_match_id}/grant"), 409)
     refused = _ok(worker.post(f"{TRANSFERS}/{no_match_id}/refuse", {"reason": "no_matching_case"}))
     assert refused["state"] == "refused"

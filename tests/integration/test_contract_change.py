@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.domain.audit_chain import PLATFORM_CHAIN
 from app.domain.errors import Conflict
-from app.domain.transfers import TransferOrigin, TransferReason, TransferState
+from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import (
     AuditEntry,
@@ -104,7 +104,7 @@ def test_case_with_consent_is_offered_to_nepacs_and_the_one_without_is_listed(
     offered, waiting = by_case[consented.id], by_case[other.id]
     assert result.offered == [offered.id]
     assert (offered.state, offered.receiver_sees) == (TransferState.OFFERED.value, True)
-    assert (waiting.state, waiting.receiver_sees) == (TransferState.PROPOSED.value, False)
+    assert (waiting.state, waiting.receiver_sees) == (TransferState.AWAITING_CONSENT.value, False)
     for row in (offered, waiting):
         assert row.origin == TransferOrigin.CONTRACT_CHANGE.value
         assert (row.sender_prison_code, row.receiver_prison_code) == ("LPI", "LPI")
@@ -117,6 +117,17 @@ def test_case_with_consent_is_offered_to_nepacs_and_the_one_without_is_listed(
         ).all()
     assert proposed.reason == TransferReason.CONTRACT_CHANGE.value
     assert proposed.by_user_id is None and offer_step.by_user_id is None
+    # The case without consent waits for it, as the platform, in the step after the proposal.
+    with desk("pops_liverpool").session() as session:
+        steps = session.scalars(
+            select(CaseTransferStep)
+            .where(CaseTransferStep.transfer_id == waiting.id)
+            .order_by(CaseTransferStep.sequence)
+        ).all()
+    assert [(s.state, s.party, s.by_user_id) for s in steps] == [
+        (TransferState.PROPOSED.value, Party.PLATFORM.value, None),
+        (TransferState.AWAITING_CONSENT.value, Party.PLATFORM.value, None),
+    ]
 
 
 def test_service_at_liverpool_ends_for_pops_and_starts_for_nepacs_on_the_day(
@@ -212,7 +223,9 @@ def test_case_with_a_transfer_already_under_way_is_listed_and_the_others_go_on(
     assert result.under_way == [other.reference]
     assert len(result.offered) == 1 and result.awaiting_consent == []
     with worker.session() as session:
-        assert session.get_one(CaseTransfer, earlier.id).state == TransferState.PROPOSED.value
+        assert (
+            session.get_one(CaseTransfer, earlier.id).state == TransferState.AWAITING_CONSENT.value
+        )
         assert session.get_one(Case, consented.id).status == CaseStatus.TRANSFER_PENDING.value
 
 

@@ -158,10 +158,16 @@ def test_demo_seeds_a_transfer_in_every_state_each_as_its_story_says(demo):
         _shape(s.origin, s.state, s.route.prison_code, s.route.to_prison_code)
         for s in STORIES.values()
     )
-    # Every state a step can reach (awaiting consent is a state no use case moves to yet).
-    assert {TransferState(row.state) for row in rows.values()} == set(TransferState) - {
-        TransferState.AWAITING_CONSENT
-    }
+    # Every state a step can reach: a proposal made before the family agreed awaits consent,
+    # one made after stands proposed.
+    assert {TransferState(row.state) for row in rows.values()} == set(TransferState)
+    (ready,) = [row for row in rows.values() if row.state == TransferState.PROPOSED]
+    steps = (
+        _desk(demo, STORIES["proposed"].route.sender)
+        .do(transfer_views.read_transfer, ready.id)
+        .steps
+    )
+    assert [(s.state, s.party) for s in steps] == [(TransferState.PROPOSED, Party.SENDER)]
     assert {row.origin for row in rows.values()} == {
         TransferOrigin.SENDER,
         TransferOrigin.MOVEMENT,
@@ -173,7 +179,9 @@ def test_demo_seeds_a_transfer_in_every_state_each_as_its_story_says(demo):
     )
     offered = [t for t in incoming if t.state is TransferState.OFFERED]
     assert sorted(t.overdue for t in offered) == [False, True]
-    assert TransferState.PROPOSED not in {t.state for t in incoming}
+    assert not {TransferState.PROPOSED, TransferState.AWAITING_CONSENT} & {
+        t.state for t in incoming
+    }
     # POPS has an offer from NEPACS waiting for its manager at Risley.
     mine = _desk(demo, "pops/nw.manager").do(transfer_views.list_transfers, side=Party.RECEIVER)
     assert [t.receiver_prison_code for t in mine if t.state is TransferState.OFFERED] == ["RSI"]
@@ -231,11 +239,17 @@ def test_accepted_story_continues_at_nepacs_with_its_history_and_pops_keeps_it_r
 
 def test_walk_through_waits_at_risley_for_the_familys_consent_and_nepacs_sees_nothing(demo):
     row = _walk_through(demo)
-    assert (row.origin, row.state) == (TransferOrigin.MOVEMENT, TransferState.PROPOSED)
+    assert (row.origin, row.state) == (TransferOrigin.MOVEMENT, TransferState.AWAITING_CONSENT)
     assert not row.receiver_sees
     worker = _desk(demo, "pops/risley.worker")
     detail = worker.do(transfer_views.read_transfer, row.id)
     assert detail.summary.side is Party.SENDER
+    # The feed's proposal found no consent, so the platform set it waiting in the same moment.
+    assert [(s.state, s.party) for s in detail.steps] == [
+        (TransferState.PROPOSED, Party.PLATFORM),
+        (TransferState.AWAITING_CONSENT, Party.PLATFORM),
+    ]
+    assert detail.steps[0].at == detail.steps[1].at
     assert not detail.gate_open
     assert not any(person.goes for person in detail.consents)
     file = worker.do(family_file.read_family, row.sender_case_id)

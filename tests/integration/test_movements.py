@@ -72,18 +72,25 @@ def test_move_from_liverpool_to_durham_proposes_one_transfer_of_the_pops_case_un
         (row,) = session.scalars(select(CaseTransfer)).all()
         assert row.id == summary.proposed[0]
         assert row.origin == TransferOrigin.MOVEMENT.value
-        assert row.state == TransferState.PROPOSED.value
+        # The family has not agreed to it yet: the platform's proposal waits for its consent.
+        assert row.state == TransferState.AWAITING_CONSENT.value
         assert row.sender_case_id == world.cases[("pops", "LPI")]
         assert (row.receiver_charity_id, row.receiver_prison_code) == (
             world.organisations["nepacs"],
             "DMI",
         )
         assert row.receiver_sees is False
-        (step,) = session.scalars(select(CaseTransferStep)).all()
-        assert step.by_user_id is None and step.party == Party.PLATFORM.value
-        assert step.reason == TransferReason.PERSON_MOVED.value
+        proposed, waiting = session.scalars(
+            select(CaseTransferStep).order_by(CaseTransferStep.sequence)
+        ).all()
+        assert (proposed.state, waiting.state) == ("proposed", "awaiting_consent")
+        for step in (proposed, waiting):
+            assert step.by_user_id is None and step.party == Party.PLATFORM.value
+            assert step.receiver_sees is False
+        assert waiting.at == proposed.at
+        assert proposed.reason == TransferReason.PERSON_MOVED.value
         (notice,) = session.scalars(select(Notification)).all()
-        assert (notice.prison_code, notice.state) == ("LPI", TransferState.PROPOSED.value)
+        assert (notice.prison_code, notice.state) == ("LPI", TransferState.AWAITING_CONSENT.value)
     with desk("nepacs_manager").session() as session:
         assert session.scalars(select(CaseTransfer)).all() == []
         assert session.scalars(select(Notification)).all() == []

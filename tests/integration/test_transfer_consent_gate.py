@@ -99,7 +99,7 @@ def test_pops_offer_without_any_consent_is_refused_and_nepacs_learns_nothing(
     proposed = worker.do(transfers.propose_transfer, case_id, to_prison_code=RECEIVING_PRISON)
     with pytest.raises(TransferConsentMissing):
         worker.do(transfers.offer_transfer, proposed.id)
-    assert _state(worker, proposed.id) == TransferState.PROPOSED.value
+    assert _state(worker, proposed.id) == TransferState.AWAITING_CONSENT.value
     assert _case_status(worker, case_id) == CaseStatus.ACTIVE.value
     _assert_nepacs_learned_nothing(desk, all_rows, world, proposed.id, chains)
 
@@ -171,9 +171,16 @@ def test_pops_offer_is_refused_without_a_consent_to_this_transfer_today(
     offering = consent(worker, world, case_id)
     chains = chain_lengths(all_rows, world)
     proposed = worker.do(transfers.propose_transfer, case_id, to_prison_code=RECEIVING_PRISON)
+    # Only the consent that lapses after the day of the proposal let it stand ready to offer.
+    waiting = (
+        TransferState.PROPOSED
+        if consent is _expired_by_the_day_of_the_offer
+        else TransferState.AWAITING_CONSENT
+    )
+    assert _state(worker, proposed.id) == waiting.value
     with pytest.raises(TransferConsentMissing):
         offering.do(transfers.offer_transfer, proposed.id)
-    assert _state(worker, proposed.id) == TransferState.PROPOSED.value
+    assert _state(worker, proposed.id) == waiting.value
     _assert_nepacs_learned_nothing(desk, all_rows, world, proposed.id, chains)
 
 

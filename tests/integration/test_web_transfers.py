@@ -250,12 +250,13 @@ def test_offer_without_consent_points_to_recording_it_and_changes_nothing(
     proposed = desk("pops_liverpool").do(transfers.propose_transfer, case_id, to_prison_code="DMI")
     liverpool = signed_in("pops_liverpool")
     page = liverpool.get(f"/transfers/{proposed.id}")
+    assert "Awaiting consent" in page.text
     assert f"/cases/{case_id}/consents/new" in page.text
     assert "Offer the case" not in page.text
     refused = _step(liverpool, proposed.id, "offer", idempotency_key=str(uuid.uuid4()))
     assert refused.status_code == 409
     assert _summary_links(refused.text) == ["actions"]
-    assert _state(all_rows, proposed.id) == "proposed"
+    assert _state(all_rows, proposed.id) == "awaiting_consent"
 
 
 def test_nepacs_manager_declines_with_a_reason_and_the_case_returns_to_the_sender(
@@ -349,8 +350,10 @@ def test_pops_worker_agrees_to_a_request_for_the_case(
     assert f"/transfers/{requested.id}" in liverpool.get("/transfers").text
     agreed = _step(liverpool, requested.id, "grant")
     assert agreed.status_code == 302, agreed.text
-    assert _state(all_rows, requested.id) == "proposed"
+    assert _state(all_rows, requested.id) == "awaiting_consent"
     page = liverpool.get(f"/transfers/{requested.id}")
+    assert "record the family&#39;s consent, then offer the case" in page.text
+    assert "Awaiting consent" in page.text
     assert f"/cases/{case_id}/consents/new" in page.text
 
 
