@@ -15,10 +15,12 @@ from typing import Any
 
 from flask.views import MethodView
 from marshmallow import EXCLUDE, RAISE
+from sqlalchemy.orm import Session
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
 from app.models import CaseTransfer
 from app.services import transfer_views, transfers
+from app.services.audit import Origin
 from app.services.transfer_views import TransferDetail, TransferSummary
 from app.services.transfers import Accepted
 from app.web.audit import request_origin
@@ -40,6 +42,7 @@ from schemas.transfers_out import (
     TransferOut,
     TransferRecord,
 )
+from tenants.context import TenantContext
 from tenants.flask import require_context, tenant_session
 
 blp = ApiBlueprint(
@@ -64,6 +67,12 @@ request_blp = ApiBlueprint(
 HEADERS = {"location": "headers", "unknown": EXCLUDE}
 
 
+def _caller() -> tuple[Session, TenantContext, Origin]:
+    """What every transfer use case is first given: this request's session, the caller's
+    charity context and the request's origin (for the audit trail)."""
+    return tenant_session(), require_context(), request_origin()
+
+
 @blp.route("")
 class TransferCollection(MethodView):
     @blp.arguments(TransferListQuery, location="query", unknown=RAISE)
@@ -75,9 +84,7 @@ class TransferCollection(MethodView):
         ``side`` keeps those you send or those you receive; ``open_only`` those not yet ended.
         Prisons, states and dates only, no personal data. A proposal is not yours to see as the
         receiver until it is offered."""
-        found = transfer_views.list_transfers(
-            tenant_session(), require_context(), request_origin(), **query
-        )
+        found = transfer_views.list_transfers(*_caller(), **query)
         return {"items": found}
 
 
@@ -91,9 +98,7 @@ class TransferItem(MethodView):
         The sender sees each person's consent to this transfer and whether the consents allow
         the offer. The receiver sees, while the offer stands, only what the family consented
         to: a section not consented to is absent. Reading it is audited."""
-        return transfer_views.read_transfer(
-            tenant_session(), require_context(), request_origin(), request_vault(), transfer_id
-        )
+        return transfer_views.read_transfer(*_caller(), request_vault(), transfer_id)
 
 
 @blp.route("/<uuid:transfer_id>/offer")
@@ -107,9 +112,7 @@ class Offer(MethodView):
         Only with the family's valid consent to this transfer (409 otherwise); what crosses is
         what the consent allows, sealed under the receiving charity's key."""
         return transfers.offer_transfer(
-            tenant_session(),
-            require_context(),
-            request_origin(),
+            *_caller(),
             request_vault(),
             transfer_id,
             idempotency_key=headers["idempotency_key"],
@@ -128,9 +131,7 @@ class Accept(MethodView):
         nothing; any other accept of a decided transfer answers 409. The consent is checked
         again: if it was withdrawn or has lapsed, nothing crosses (409)."""
         return transfers.accept_transfer(
-            tenant_session(),
-            require_context(),
-            request_origin(),
+            *_caller(),
             request_vault(),
             transfer_id,
             idempotency_key=headers["idempotency_key"],
@@ -144,9 +145,7 @@ class Decline(MethodView):
     @blp.errors(*WRITE)
     def post(self, data: dict[str, Any], transfer_id: uuid.UUID) -> CaseTransfer:
         """Decline an offer with a reason (receiving site manager); the sender keeps the case."""
-        return transfers.decline_transfer(
-            tenant_session(), require_context(), request_origin(), transfer_id, **data
-        )
+        return transfers.decline_transfer(*_caller(), transfer_id, **data)
 
 
 @blp.route("/<uuid:transfer_id>/cancel")
@@ -156,9 +155,7 @@ class Cancel(MethodView):
     @blp.errors(*WRITE)
     def post(self, data: dict[str, Any], transfer_id: uuid.UUID) -> CaseTransfer:
         """Withdraw a proposal or an unanswered offer, with a reason (sender); nothing crosses."""
-        return transfers.cancel_transfer(
-            tenant_session(), require_context(), request_origin(), transfer_id, **data
-        )
+        return transfers.cancel_transfer(*_caller(), transfer_id, **data)
 
 
 @blp.route("/<uuid:transfer_id>/grant")
@@ -169,9 +166,7 @@ class Grant(MethodView):
         """Agree to another charity's request for a case (sender): it becomes a proposal, to
         offer once the family consents (``awaiting_consent`` until their consent is recorded).
         A request that matched no case can only be refused."""
-        return transfers.grant_request(
-            tenant_session(), require_context(), request_origin(), transfer_id
-        )
+        return transfers.grant_request(*_caller(), transfer_id)
 
 
 @blp.route("/<uuid:transfer_id>/refuse")
@@ -181,9 +176,7 @@ class Refuse(MethodView):
     @blp.errors(*WRITE)
     def post(self, data: dict[str, Any], transfer_id: uuid.UUID) -> CaseTransfer:
         """Refuse another charity's request for a case, with a reason (sender)."""
-        return transfers.refuse_request(
-            tenant_session(), require_context(), request_origin(), transfer_id, **data
-        )
+        return transfers.refuse_request(*_caller(), transfer_id, **data)
 
 
 @case_blp.route("/transfers")
@@ -198,9 +191,7 @@ class Proposal(MethodView):
         (ready to offer), ``awaiting_consent`` otherwise. The receiving charity learns nothing
         until you offer it, with the family's consent."""
         return transfers.propose_transfer(
-            tenant_session(),
-            require_context(),
-            request_origin(),
+            *_caller(),
             case_id,
             offer_days=current_settings().transfer_offer_days,
             **data,
@@ -219,9 +210,7 @@ class TransferRequests(MethodView):
         The answer is the same whether or not that charity holds such a case: it answers the
         request itself (grant or refuse), which you then see on the transfer."""
         return transfers.request_transfer(
-            tenant_session(),
-            require_context(),
-            request_origin(),
+            *_caller(),
             request_vault(),
             offer_days=current_settings().transfer_offer_days,
             **data,

@@ -14,9 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.transfers import Party, TransferState
-from app.models import Case, CaseTransferStep, Organisation, Prison, User
+from app.models import Case, CaseTransferStep, Organisation, Prison
 from app.services.audit import Origin
-from app.services.transfer_views import TransferSummary, list_transfers
+from app.services.transfer_views import (
+    ANOTHER_CHARITY,
+    TransferSummary,
+    list_transfers,
+    user_names,
+)
 from tenants.context import TenantContext
 
 
@@ -59,7 +64,7 @@ def _came_from(session: Session, case: Case) -> CameFrom | None:
     prison = session.scalar(select(Prison.name).where(Prison.code == code)) if code else None
     return CameFrom(
         transfer_id=case.transfer_id,
-        charity=charity or "another charity",
+        charity=charity or ANOTHER_CHARITY,
         prison=prison or code,
         on=case.transferred_on or case.opened_on,
     )
@@ -79,16 +84,7 @@ def case_transfers(
             .where(CaseTransferStep.transfer_id.in_(list(by_id)))
             .order_by(CaseTransferStep.at.desc(), CaseTransferStep.sequence.desc())
         ).all()
-        users = {r.by_user_id for r in rows if r.by_user_id}
-        names = (
-            dict(
-                session.execute(select(User.id, User.display_name).where(User.id.in_(users)))
-                .tuples()
-                .all()
-            )
-            if users
-            else {}
-        )
+        names = user_names(session, (r.by_user_id for r in rows))
         for row in rows:
             transfer = by_id[row.transfer_id]
             steps.append(

@@ -10,6 +10,7 @@ Reading a package or a consent status is a read of personal data and is audited.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,7 +24,6 @@ from app.domain.vocabulary import DataCategory, MemberKind
 from app.models import (
     Case,
     CaseTransfer,
-    CaseTransferStep,
     FamilyMember,
     Organisation,
     Prison,
@@ -32,15 +32,11 @@ from app.models import (
     User,
 )
 from app.services.audit import Origin
+from app.services.reference import serving_charity
 from app.services.scope import case_in_scope, record_event, require
 from app.services.transfer_package import Package, open_offer
-from app.services.transfers import (
-    case_to_transfer,
-    consent_gate,
-    load_transfer,
-    serving_charity,
-    side_of,
-)
+from app.services.transfer_steps import load_transfer, side_of, steps_of
+from app.services.transfer_terms import case_to_transfer, consent_gate, offered_categories
 from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.permissions import Permission
@@ -124,10 +120,26 @@ class TransferDetail:
     receiver_case_id: uuid.UUID | None
 
 
+# How a charity whose name cannot be read is called (it is reference data; this is a fallback).
+ANOTHER_CHARITY = "another charity"
+
+
 def _names(session: Session) -> tuple[dict[uuid.UUID, str], dict[str, str]]:
     charities = dict(session.execute(select(Organisation.id, Organisation.name)).tuples().all())
     prisons = dict(session.execute(select(Prison.code, Prison.name)).tuples().all())
     return charities, prisons
+
+
+def user_names(session: Session, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The display names of the users who took some steps (none asked: no query)."""
+    wanted = {i for i in user_ids if i}
+    if not wanted:
+        return {}
+    return dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+        .tuples()
+        .all()
+    )
 
 
 def _summary(
@@ -145,7 +157,7 @@ def _summary(
         side=side,
         state=state,
         origin=row.origin,
-        other_charity=charities.get(other, "another charity"),
+        other_charity=charities.get(other, ANOTHER_CHARITY),
         sender_prison_code=row.sender_prison_code,
         sender_prison_name=prisons.get(row.sender_prison_code, row.sender_prison_code),
         receiver_prison_code=row.receiver_prison_code,
@@ -188,21 +200,8 @@ def list_transfers(
 
 
 def _steps(session: Session, transfer_id: uuid.UUID) -> tuple[StepView, ...]:
-    rows = session.scalars(
-        select(CaseTransferStep)
-        .where(CaseTransferStep.transfer_id == transfer_id)
-        .order_by(CaseTransferStep.sequence)
-    ).all()
-    users = {r.by_user_id for r in rows if r.by_user_id}
-    names = (
-        dict(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(users)))
-            .tuples()
-            .all()
-        )
-        if users
-        else {}
-    )
+    rows = steps_of(session, transfer_id)
+    names = user_names(session, (r.by_user_id for r in rows))
     return tuple(
         StepView(
             TransferState(r.state),
@@ -272,7 +271,7 @@ def read_transfer(
     if summary.side is Party.RECEIVER:
         offer = session.scalar(select(TransferOffer).where(TransferOffer.transfer_id == row.id))
         if offer is not None:
-            offered = tuple(DataCategory(c) for c in offer.categories.split(",") if c)
+            offered = offered_categories(offer)
             if summary.state is TransferState.OFFERED:
                 package = open_offer(vault, offer)
         receiver_case_id = session.scalar(select(Case.id).where(Case.transfer_id == row.id))
