@@ -202,6 +202,71 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
     click.echo(secret)
 
 
+# --- the ministry's API clients -------------------------------------------------------------
+
+
+@click.group("clients", cls=AppGroup)
+def clients_group() -> None:
+    """The ministry's API clients (OAuth2 client credentials, scope metrics:read)."""
+
+
+@clients_group.command("create")
+@click.option("--org", "org_slug", required=True, help="organisation slug: ministry")
+@click.option("--name", "client_name", required=True, help='e.g. "BI system"')
+def clients_create(org_slug: str, client_name: str) -> None:
+    """Create a client; its secret is shown once and stored only as a digest. Written as the
+    schema owner: the application itself may only read clients."""
+    from app.services import oauth_clients
+    from app.services.audit import Origin
+    from app.services.reference import organisation_by_slug
+
+    with _owner_session() as session:
+        try:
+            organisation = organisation_by_slug(session, org_slug)
+        except NotFound:
+            raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
+        try:
+            client, secret = oauth_clients.create_client(
+                session, organisation, client_name, Origin("cli clients create", system_clock)
+            )
+        except InvalidInput as exc:
+            _fail(exc)
+    click.echo(f"client {client.name!r} for {org_slug}")
+    click.echo(f"client_id: {client.client_id}")
+    click.echo(f"client_secret (shown once): {secret}")
+
+
+@clients_group.command("list")
+def clients_list() -> None:
+    """Every client: id, organisation, name, created, revoked."""
+    from app.services import oauth_clients
+
+    with _app_factory()() as session:
+        for client in oauth_clients.list_clients(session):
+            revoked = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "live"
+            click.echo(
+                f"{client.client_id}  {client.organisation.slug}  {client.name!r}  "
+                f"created {client.created_at:%Y-%m-%d}  {revoked}"
+            )
+
+
+@clients_group.command("revoke")
+@click.argument("client_id")
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client: no new token, and the tokens it holds stop working at once."""
+    from app.services import oauth_clients
+    from app.services.audit import Origin
+
+    with _owner_session() as session:
+        try:
+            client = oauth_clients.revoke_client(
+                session, client_id, Origin("cli clients revoke", system_clock)
+            )
+        except NotFound:
+            raise click.BadParameter(f"no client {client_id!r}", param_hint="CLIENT_ID") from None
+        click.echo(f"client {client.client_id} revoked {client.revoked_at:%Y-%m-%d %H:%M} UTC")
+
+
 # --- audit ----------------------------------------------------------------------------------
 
 
@@ -692,6 +757,7 @@ def register_cli(app: Flask) -> None:
         reference_group,
         users_group,
         tokens_group,
+        clients_group,
         audit_group,
         keys_group,
         import_group,

@@ -42,6 +42,9 @@ class Settings:
     login_rate_limit: str = "20 per minute"
     rate_limit_storage_uri: str = "memory://"
     api_token_days: int = 90
+    # DESIGN.md section 9: the life of an access token issued to a ministry API client (OAuth2
+    # client credentials); short, as the client can always ask for another.
+    oauth_token_seconds: int = 900
     # The root key that wraps every charity's data key: a file here, a KMS in production.
     root_key_file: str = ""
     # DESIGN.md section 6: an offer nobody answers lapses after this many days.

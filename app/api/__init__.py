@@ -16,7 +16,7 @@ class ContinuumApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from app.api import cases, casework, consents, equality, transfers
+    from app.api import cases, casework, consents, equality, oauth, transfers
     from app.web.errors import init_errors
 
     app.config.setdefault(
@@ -49,5 +49,6 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(blueprint)
         # Cookies never authenticate the API (app.api.auth), so there is no session to ride.
         csrf.exempt(blueprint)
+    oauth.init_oauth(app)
     # After flask-smorest, whose own handler would answer HTML pages with JSON and drop headers.
     init_errors(app)

@@ -7,6 +7,7 @@ from app.models.casework import ActionItem, CaseNote, Contact, OutcomeAssessment
 from app.models.consent import ConsentRecord
 from app.models.families import EqualityMonitoring, Family, FamilyMember, PersonInCustody
 from app.models.keys import DataKeyRecord
+from app.models.oauth import OAuthClient, OAuthToken
 from app.models.people import ApiToken, User, UserPrison
 from app.models.reference import Organisation, Prison, Service
 from app.models.transfers import CaseTransfer, CaseTransferStep, Notification, TransferOffer
@@ -29,6 +30,8 @@ __all__ = [
     "Family",
     "FamilyMember",
     "Notification",
+    "OAuthClient",
+    "OAuthToken",
     "Organisation",
     "OutcomeAssessment",
     "OutcomeScore",

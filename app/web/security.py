@@ -2,7 +2,8 @@
 
 One ``before_request`` decides who is asking before any view runs (SecureDrop's pattern):
 an endpoint not named in ``PUBLIC_ENDPOINTS`` needs a signed-in member of staff on the web, or a
-personal token on the API. Forgetting a decorator therefore fails safe. A user whose password
+personal token on the API; a view marked by ``require_oauth`` (app.api.oauth) checks a ministry
+client's token itself. Forgetting a decorator therefore fails safe. A user whose password
 someone else chose reaches only ``PASSWORD_CHANGE_ENDPOINTS`` until they choose their own.
 """
 
@@ -31,6 +32,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.enrol",
         "public.health",
         "api-docs.openapi_json",
+        # Authenticates the ministry's API clients itself (app.api.oauth).
+        "oauth.token",
     }
 )
 
@@ -54,7 +57,7 @@ SECURITY_HEADERS = {
 
 
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/oauth/"))
 
 
 @login_manager.user_loader
@@ -106,6 +109,12 @@ def _authenticate() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         set_actor(None)
         return None
+    from app.api.oauth import protects
+
+    if protects(request.endpoint, request.method):
+        # A ministry client's view: require_oauth checks the client's token; no tenant context.
+        set_actor(None)
+        return None
     if is_api_request():
         from app.api.auth import bearer_actor
 
@@ -148,7 +157,8 @@ def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     if response.status_code == 401 and is_api_request():
-        response.headers["WWW-Authenticate"] = 'Bearer realm="continuum"'
+        # A challenge already made (the OAuth server's, the resource protector's) stays.
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="continuum"')
     return response
 
 

@@ -33,6 +33,8 @@ NOT_TENANT_OWNED = {
     "user_prisons": "staff site assignments",
     "api_tokens": "token digests, looked up before any context exists",
     "data_keys": "wrapped data keys; useless without the root key, which is never in the database",
+    "oauth_clients": "the ministry's API clients and their secrets' digests; no case data",
+    "oauth_tokens": "access token digests, looked up before any context exists",
     "audit_events": (
         "append-only, ids only; read through reviewed queries; "
         "the app role may only insert and select"
