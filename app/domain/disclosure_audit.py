@@ -1,0 +1,266 @@
+"""The attacker's view: how far each suppressed cell can be pinned down.
+
+Every count cell of every release is a variable, shared by key across releases. A reader knows:
+each published count lies in its rounding interval and is at least the threshold (the rules say
+so); an exact figure is an equality; every declared sum holds; every count is a whole number, zero
+or more. A suppressed cell carries only that: the legend says "suppressed" and never why. A
+charity also knows its own records: each cell is its own contribution plus what the other
+charities have (zero or more), and a cell wholly its own is known exactly. For each suppressed
+cell and each reader, the least and greatest value of the cell (less the charity's own
+contribution) under those constraints is its feasible range (``disclosure_lp`` solves them).
+
+Only the connected part of the constraint graph around a suppressed cell enters its solves, and
+a part's answers are kept against its bounds, so re-auditing a release whose suppressions changed
+in one table re-solves only that table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
+
+from app.domain.disclosure_lp import SLACK, Bound, Extremes, extremes, pinned
+from app.domain.disclosure_model import (
+    OUTSIDER,
+    Audit,
+    CellKey,
+    DisclosureRules,
+    InconsistentHistory,
+    Kind,
+    Knowledge,
+    PublishedRelease,
+    Range,
+    Records,
+    Sum,
+)
+from app.domain.disclosure_rules import known_interval
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A connected part of the constraint graph: its variables and the sums between them."""
+
+    keys: tuple[CellKey, ...]
+    sums: tuple[Sum, ...]
+
+
+@dataclass(frozen=True)
+class _View:
+    """What every reader knows from the releases, before any charity adds its own records."""
+
+    bounds: dict[CellKey, Bound]
+    audited: frozenset[CellKey]
+    small: frozenset[CellKey]
+    parts: tuple[_Part, ...]
+
+
+def audit_release(
+    published: PublishedRelease,
+    history: Sequence[PublishedRelease],
+    rules: DisclosureRules,
+    knowledge: Knowledge,
+) -> Audit:
+    """Every suppressed cell's feasible range, for the outsider and for each charity.
+
+    ``history`` is every earlier release; ``rules`` sets the standard (a range narrower than its
+    base, or a small cell proven non-zero, is a leak). The audit's ``leaks`` lists them.
+    """
+    return Auditor(rules, knowledge).audit(published, history)
+
+
+class Auditor:
+    """Audits releases under one standard, remembering the parts it has already solved."""
+
+    def __init__(self, rules: DisclosureRules, knowledge: Knowledge) -> None:
+        if OUTSIDER in knowledge:
+            raise ValueError(f"{OUTSIDER!r} names the reader with no records, not a charity")
+        self.rules = rules
+        self.knowledge = knowledge
+        self.readers = (OUTSIDER, *sorted(knowledge))
+        self._solved: dict[tuple[object, ...], Extremes] = {}
+        self._decided: dict[tuple[object, ...], set[CellKey]] = {}
+
+    def audit(
+        self,
+        published: PublishedRelease,
+        history: Sequence[PublishedRelease],
+        scope: Set[CellKey] | None = None,
+    ) -> Audit:
+        """The ranges every reader can prove from ``published`` and ``history`` together.
+
+        With a ``scope``, only the parts of the constraint graph holding one of its cells are
+        audited: the others hold only earlier releases' figures, audited when they came out.
+        """
+        view = _view([*history, published], scope)
+        ranges: list[Range] = []
+        for reader in self.readers:
+            own = self._records(reader).own
+            for part, bounds, audited in self._questions(view, reader):
+                memo = (part.keys, tuple(bounds), tuple(audited))
+                if memo not in self._solved:
+                    self._solved[memo] = extremes(part.keys, part.sums, bounds, audited)
+                for key in audited:
+                    low, high = self._solved[memo][key]
+                    mine = own.get(key, 0)
+                    ranges.append(
+                        Range(
+                            key,
+                            reader,
+                            math.ceil(low - SLACK) - mine,
+                            None if high is None else math.floor(high + SLACK) - mine,
+                            key in view.small,
+                        )
+                    )
+        ranges.sort(key=lambda r: (r.key, r.attacker != OUTSIDER, r.attacker))
+        return Audit(self.rules.base, tuple(ranges))
+
+    def pinned(
+        self,
+        published: PublishedRelease,
+        history: Sequence[PublishedRelease],
+        reader: str,
+        scope: Set[CellKey] | None = None,
+    ) -> set[CellKey]:
+        """The cells ``audit`` would list as this reader's leaks, found with fewer solves."""
+        view = _view([*history, published], scope)
+        found: set[CellKey] = set()
+        for part, bounds, audited in self._questions(view, reader):
+            memo = (part.keys, tuple(bounds), tuple(audited))
+            if memo in self._solved:
+                floor = dict(zip(part.keys, (low for low, _ in bounds), strict=True))
+                ranges = self._solved[memo]
+                found |= {
+                    key
+                    for key in audited
+                    if _pins(ranges[key], key in view.small, floor[key], self.rules.base)
+                }
+                continue
+            if memo not in self._decided:
+                small = view.small & set(audited)
+                self._decided[memo] = pinned(
+                    part.keys, part.sums, bounds, audited, small, self.rules.base
+                )
+            found |= self._decided[memo]
+        return found
+
+    def _records(self, reader: str) -> Records:
+        return self.knowledge.get(reader, Records())
+
+    def _questions(
+        self, view: _View, reader: str
+    ) -> list[tuple[_Part, list[Bound], list[CellKey]]]:
+        """Each part with cells to audit for this reader: its bounds as the reader knows them,
+        and the suppressed cells not wholly the reader's own."""
+        records = self._records(reader)
+        whole = _wholly_own(records.whole, (s for part in view.parts for s in part.sums))
+        questions = []
+        for part in view.parts:
+            audited = [key for key in part.keys if key in view.audited and key not in whole]
+            if audited:
+                bounds = [
+                    _known(key, view.bounds[key], records.own.get(key, 0), key in whole)
+                    for key in part.keys
+                ]
+                questions.append((part, bounds, audited))
+        return questions
+
+
+def _pins(extremes: tuple[float, float | None], small: bool, floor: int, base: int) -> bool:
+    low, high = extremes
+    if small and low > floor + SLACK:
+        return True
+    return high is not None and high - low < base - SLACK
+
+
+def _known(key: CellKey, bound: Bound, own: int, whole: bool) -> Bound:
+    """A cell's bounds for a reader with these records: at least its own, exact if all its own."""
+    low, high = bound
+    if (high is not None and own > high) or (whole and own < low):
+        raise InconsistentHistory(f"{key}: a charity's own records contradict the releases")
+    if whole:
+        return own, own
+    return max(low, own), high
+
+
+def _wholly_own(whole: frozenset[CellKey], sums: Iterable[Sum]) -> frozenset[CellKey]:
+    """The cells a charity knows are all its own: those it names, a total all of whose parts are,
+    and every part of a total that is (no other charity has anything in it, counts being >= 0)."""
+    known = set(whole)
+    pending = list(sums)
+    changed = True
+    while changed:
+        changed = False
+        for s in pending:
+            if s.total in known or all(part in known for part in s.parts):
+                grown = known | set(s.cells())
+                changed |= grown != known
+                known = grown
+    return frozenset(known)
+
+
+def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = None) -> _View:
+    bounds: dict[CellKey, Bound] = {}
+    published: set[CellKey] = set()
+    suppressed: set[CellKey] = set()
+    small: set[CellKey] = set()
+    sums: dict[tuple[CellKey, tuple[CellKey, ...]], Sum] = {}
+    averages: set[CellKey] = set()
+    for release in releases:
+        small.update(release.suppressed_as_small)
+        for cell in release.cells:
+            if cell.kind is Kind.AVERAGE:
+                averages.add(cell.key)
+                continue
+            low, high = bounds.get(cell.key, (0, None))
+            if cell.suppressed:
+                suppressed.add(cell.key)
+            else:
+                published.add(cell.key)
+                first, last = known_interval(cell, release.rules)
+                low, high = max(low, first), last if high is None else min(high, last)
+                if low > high:
+                    raise InconsistentHistory(f"{cell.key}: the releases disagree on this figure")
+            bounds[cell.key] = (low, high)
+        for s in release.sums:
+            sums.setdefault((s.total, tuple(sorted(s.parts))), s)
+    for s in sums.values():
+        for key in s.cells():
+            if key in averages:
+                raise ValueError(f"{key}: an average is never part of a sum")
+            if key not in bounds:
+                raise ValueError(f"{key}: a sum names a cell no release has")
+    audited = frozenset(suppressed - published)
+    parts = _parts(bounds, sums.values())
+    if scope is not None:
+        parts = tuple(part for part in parts if any(key in scope for key in part.keys))
+    return _View(bounds, audited, frozenset(small & audited), parts)
+
+
+def _parts(bounds: dict[CellKey, Bound], sums: Iterable[Sum]) -> tuple[_Part, ...]:
+    """Connected parts of the graph linking cells that share a sum, in key order."""
+    parent = {key: key for key in bounds}
+
+    def root(key: CellKey) -> CellKey:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    sum_list = sorted(sums, key=lambda s: (s.total, s.parts))
+    for s in sum_list:
+        first = root(s.total)
+        for key in s.parts:
+            other = root(key)
+            if other != first:
+                parent[max(first, other)] = min(first, other)
+                first = min(first, other)
+    members: dict[CellKey, list[CellKey]] = {}
+    for key in sorted(bounds):
+        members.setdefault(root(key), []).append(key)
+    linked: dict[CellKey, list[Sum]] = {}
+    for s in sum_list:
+        linked.setdefault(root(s.total), []).append(s)
+    return tuple(
+        _Part(tuple(keys), tuple(linked.get(head, ()))) for head, keys in sorted(members.items())
+    )
