@@ -100,25 +100,35 @@ class CaseRow:
     overflowing: bool = False  # more cells than the header has columns
 
 
-def read_case_file(lines: Iterable[str]) -> list[CaseRow]:
-    """The rows of a case file, after checking its header. Blank rows are skipped."""
+def read_rows(
+    lines: Iterable[str],
+    *,
+    columns: Sequence[str],
+    required: Sequence[str],
+    layout_error: type[ValueError],
+    fold_case: bool = False,
+) -> list[CaseRow]:
+    """The rows of a spreadsheet file (cases here, movements in app.services.movements), after
+    checking its header against ``columns``; blank rows are skipped. Any fault of the file as a
+    whole raises ``layout_error`` with every problem of the header named."""
     reader = csv.DictReader(iter(lines))
     try:
-        header = [name.strip() for name in reader.fieldnames or ()]
-        unknown = [name for name in header if name not in COLUMNS]
+        header = [
+            name.strip().lower() if fold_case else name.strip() for name in reader.fieldnames or ()
+        ]
+        unknown = [name for name in header if name not in columns]
         repeated = sorted({name for name in header if header.count(name) > 1})
-        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        missing = [name for name in required if name not in header]
         problems = []
         if unknown:
             problems.append(f"unknown columns: {', '.join(unknown)}")
         if repeated:
             problems.append(f"repeated columns: {', '.join(repeated)}")
         if missing:
-            problems.append(f"missing required columns: {', '.join(missing)}")
+            what = "columns" if list(required) == list(columns) else "required columns"
+            problems.append(f"missing {what}: {', '.join(missing)}")
         if problems:
-            raise CaseFileLayoutError(
-                "; ".join(problems) + f" (the columns are: {', '.join(COLUMNS)})"
-            )
+            raise layout_error("; ".join(problems) + f" (the columns are: {', '.join(columns)})")
         reader.fieldnames = header
         rows = []
         for raw in reader:
@@ -127,12 +137,19 @@ def read_case_file(lines: Iterable[str]) -> list[CaseRow]:
                 continue
             rows.append(CaseRow(reader.line_num, cells, bool(raw.get(None))))
             if len(rows) > MOST_ROWS:
-                raise CaseFileLayoutError(f"more than {MOST_ROWS} rows: split the file")
+                raise layout_error(f"more than {MOST_ROWS} rows: split the file")
     except UnicodeDecodeError:
-        raise CaseFileLayoutError("the file is not UTF-8 text") from None
+        raise layout_error("the file is not UTF-8 text") from None
     except csv.Error as exc:
-        raise CaseFileLayoutError(f"not a CSV file: {exc}") from None
+        raise layout_error(f"not a CSV file: {exc}") from None
     return rows
+
+
+def read_case_file(lines: Iterable[str]) -> list[CaseRow]:
+    """The rows of a case file, after checking its header. Blank rows are skipped."""
+    return read_rows(
+        lines, columns=COLUMNS, required=REQUIRED_COLUMNS, layout_error=CaseFileLayoutError
+    )
 
 
 def import_context(session: Session, charity_id: uuid.UUID) -> TenantContext:

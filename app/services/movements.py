@@ -16,7 +16,6 @@ The whole file is one transaction, with one platform event for the import naming
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from app.models import Case, CaseTransfer, Family, PersonInCustody, Prison
 from app.models.transfers import LIVE_STATES
 from app.services import audit
 from app.services.audit import Origin
-from app.services.imports import RowProblem
+from app.services.imports import CaseRow, RowProblem, read_rows
 from app.services.referrals import PRISON_NUMBER, normalise_prison_number
 from app.services.scope import READ_ONLY_STATUSES
 from app.services.transfers import PLATFORM, propose_transfer, serving_charity
@@ -42,7 +41,6 @@ from tenants.system import acting_for
 
 COLUMNS = ("prison_number", "from_prison", "to_prison", "date")
 # One transaction holds the whole file; a longer feed is split into several files.
-MOST_ROWS = 10_000
 DATE_FORMAT = "%Y-%m-%d"
 
 
@@ -59,11 +57,8 @@ class MovementFileRejected(Exception):
         self.problems = tuple(problems)
 
 
-@dataclass(frozen=True)
-class MovementRow:
-    number: int  # as a spreadsheet numbers it: the header is row 1
-    cells: dict[str, str]  # every column, stripped; "" when empty
-    overflowing: bool = False
+# A row of the file as a spreadsheet numbers it (the header is row 1), every column stripped.
+MovementRow = CaseRow
 
 
 @dataclass(frozen=True)
@@ -89,37 +84,13 @@ class MovementSummary:
 
 def read_movement_file(lines: Iterable[str]) -> list[MovementRow]:
     """The rows of a movement file, after checking its header. Blank rows are skipped."""
-    reader = csv.DictReader(iter(lines))
-    try:
-        header = [name.strip().lower() for name in reader.fieldnames or ()]
-        unknown = [name for name in header if name not in COLUMNS]
-        repeated = sorted({name for name in header if header.count(name) > 1})
-        missing = [name for name in COLUMNS if name not in header]
-        problems = []
-        if unknown:
-            problems.append(f"unknown columns: {', '.join(unknown)}")
-        if repeated:
-            problems.append(f"repeated columns: {', '.join(repeated)}")
-        if missing:
-            problems.append(f"missing columns: {', '.join(missing)}")
-        if problems:
-            raise MovementFileLayoutError(
-                "; ".join(problems) + f" (the columns are: {', '.join(COLUMNS)})"
-            )
-        reader.fieldnames = header
-        rows = []
-        for raw in reader:
-            cells = {name: (raw.get(name) or "").strip() for name in header}
-            if not any(cells.values()) and not raw.get(None):
-                continue
-            rows.append(MovementRow(reader.line_num, cells, bool(raw.get(None))))
-            if len(rows) > MOST_ROWS:
-                raise MovementFileLayoutError(f"more than {MOST_ROWS} rows: split the file")
-    except UnicodeDecodeError:
-        raise MovementFileLayoutError("the file is not UTF-8 text") from None
-    except csv.Error as exc:
-        raise MovementFileLayoutError(f"not a CSV file: {exc}") from None
-    return rows
+    return read_rows(
+        lines,
+        columns=COLUMNS,
+        required=COLUMNS,
+        layout_error=MovementFileLayoutError,
+        fold_case=True,
+    )
 
 
 def check_movements(
