@@ -752,6 +752,8 @@ def _serve(app: Flask, host: str, port: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.cli_releases import releases_group
+
     for command in (
         db_group,
         reference_group,
@@ -765,6 +767,7 @@ def register_cli(app: Flask) -> None:
         services_group,
         outbox_group,
         transfers_group,
+        releases_group,
         demo,
         demo_code,
     ):

@@ -114,3 +114,9 @@ def migration_app_role(attributes: dict[str, Any]) -> str:
     if not role.replace("_", "").isalnum():
         raise ValueError(f"unsafe role name {role!r}")
     return role
+
+
+def reader_role_for(app_role: str) -> str:
+    """The role the ministry's and the alliance's requests run under: no grant on any case
+    table (migration 0009 grants what it may read)."""
+    return f"{app_role}_reader"

@@ -32,6 +32,7 @@ from app.security import totp
 from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
+from tenants.postgres import reader_role_for
 from tests.support.postgres import (
     PostgresServer,
     PostgresUnavailable,
@@ -48,6 +49,7 @@ if os.environ.get("CI"):
 SECRET_KEY = "test-secret-key-not-used-anywhere-else-" + "x" * 16
 APP_ROLE = "continuum_app"
 OWNER_ROLE = "continuum_owner"
+READER_ROLE = reader_role_for(APP_ROLE)
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -97,10 +99,13 @@ def postgres() -> Iterator[PostgresServer | None]:
         for role, options in (
             (OWNER_ROLE, "LOGIN NOSUPERUSER"),
             (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+            (READER_ROLE, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
         ):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if exists is None:
                 conn.execute(f"CREATE ROLE {role} {options}")
+        # The app role switches to the readers' role for the ministry and the alliance.
+        conn.execute(f"GRANT {READER_ROLE} TO {APP_ROLE}")
     yield server
     server.stop()
 

@@ -16,7 +16,7 @@ class ContinuumApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from app.api import cases, casework, consents, equality, oauth, transfers
+    from app.api import cases, casework, consents, equality, oauth, releases, transfers
     from app.web.errors import init_errors
 
     app.config.setdefault(
@@ -45,6 +45,7 @@ def init_api(app: Flask) -> None:
         transfers.blp,
         transfers.case_blp,
         transfers.request_blp,
+        releases.blp,
     ):
         api.register_blueprint(blueprint)
         # Cookies never authenticate the API (app.api.auth), so there is no session to ride.

@@ -12,114 +12,15 @@ app.services.metrics computes the tallies in SQL, one charity at a time.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 
-from app.domain.errors import InvalidInput
+# The periods live in their own module; callers still find them here with the tables.
+from app.domain.metric_periods import Period, Quarter, Year, YearEnding  # noqa: F401
 from app.domain.outcomes import frameworks
 from app.domain.vocabulary import Disability, Ethnicity, Labelled, Need, ReferralSource, Sex
-
-# --- periods ---------------------------------------------------------------------------------
-
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
-# The last day of March, June, September and December.
-_QUARTER_LAST_DAY = {1: 31, 2: 30, 3: 30, 4: 31}
-
-
-@dataclass(frozen=True, order=True)
-class Quarter:
-    """A calendar quarter: 2026Q3 runs from 1 July to 30 September 2026, both days included."""
-
-    year: int
-    number: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.number <= 4 or not 1 <= self.year <= 9999:
-            raise ValueError(f"no such quarter: {self.year}Q{self.number}")
-
-    @classmethod
-    def parse(cls, text: str) -> Quarter:
-        match = _QUARTER.match(text.strip().upper())
-        if match is None:
-            raise InvalidInput({"quarter": ["give a quarter like 2026Q3"]})
-        return cls(int(match.group(1)), int(match.group(2)))
-
-    @classmethod
-    def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-    @property
-    def start(self) -> date:
-        return date(self.year, 3 * self.number - 2, 1)
-
-    @property
-    def end(self) -> date:
-        """The last day of the quarter (included)."""
-        return date(self.year, 3 * self.number, _QUARTER_LAST_DAY[self.number])
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}Q{self.number}"
-
-    def next(self) -> Quarter:
-        if self.number == 4:
-            return Quarter(self.year + 1, 1)
-        return Quarter(self.year, self.number + 1)
-
-    def previous(self) -> Quarter:
-        if self.number == 1:
-            return Quarter(self.year - 1, 4)
-        return Quarter(self.year, self.number - 1)
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-    def __str__(self) -> str:
-        return self.label
-
-
-@dataclass(frozen=True, order=True)
-class Year:
-    """A calendar year, 1 January to 31 December, both days included."""
-
-    year: int
-
-    @classmethod
-    def parse(cls, text: str) -> Year:
-        match = _YEAR.match(text.strip())
-        if match is None or int(match.group(1)) < 1:
-            raise InvalidInput({"year": ["give a year like 2026"]})
-        return cls(int(match.group(1)))
-
-    @property
-    def start(self) -> date:
-        return date(self.year, 1, 1)
-
-    @property
-    def end(self) -> date:
-        return date(self.year, 12, 31)
-
-    @property
-    def label(self) -> str:
-        return str(self.year)
-
-    def quarters(self) -> tuple[Quarter, ...]:
-        return tuple(Quarter(self.year, number) for number in range(1, 5))
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-    def __str__(self) -> str:
-        return self.label
-
-
-Period = Quarter | Year
-
 
 # --- what a cell holds -----------------------------------------------------------------------
 
@@ -239,6 +140,8 @@ class Table:
 
 # The row of a prison whose register entry has no region (closed establishments only).
 REGION_NOT_RECORDED = "Not recorded"
+# The column of all new referrals in a region, whatever their source.
+ALL_SOURCES = "all_sources"
 # The one row of a national table: the prison register covers England and Wales.
 NATIONAL = "England and Wales"
 
@@ -326,8 +229,12 @@ def _catalogue() -> tuple[Table, ...]:
             "New referrals by source, by region",
             Dimension.REGION,
             "quarter",
-            _columns(Measure.COUNT, ReferralSource),
-            _BY_REGION + "New referrals (cases) from each source. " + NEW_REFERRAL,
+            (
+                *_columns(Measure.COUNT, ReferralSource),
+                Column(ALL_SOURCES, "All sources", Measure.COUNT),
+            ),
+            _BY_REGION + "New referrals (cases) from each source, and from all sources (the "
+            "region's prisons' new referrals in the prison table add up to it). " + NEW_REFERRAL,
             "Objecting families newly referred in the quarter.",
         ),
         Table(

@@ -10,6 +10,7 @@ from app.models.keys import DataKeyRecord
 from app.models.oauth import OAuthClient, OAuthToken
 from app.models.people import ApiToken, User, UserPrison
 from app.models.reference import Organisation, Prison, Service
+from app.models.releases import QuarterSignOff, Release, ReleaseProtection
 from app.models.transfers import CaseTransfer, CaseTransferStep, Notification, TransferOffer
 
 __all__ = [
@@ -37,6 +38,9 @@ __all__ = [
     "OutcomeScore",
     "PersonInCustody",
     "Prison",
+    "QuarterSignOff",
+    "Release",
+    "ReleaseProtection",
     "Service",
     "TransferOffer",
     "User",

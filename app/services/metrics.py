@@ -37,6 +37,7 @@ from app.domain.metric_catalogue import (
     Quarter,
     Tally,
     Year,
+    YearEnding,
     assemble,
     region_rows,
 )
@@ -117,7 +118,7 @@ def quarter_figures(session: Session, quarter: Quarter) -> Figures:
     return assemble(quarter, QUARTER_TABLES, rows, _per_charity(session, count))
 
 
-def year_figures(session: Session, year: Year) -> Figures:
+def year_figures(session: Session, year: Year | YearEnding) -> Figures:
     """The year's tables (national equality and diversity), per charity and summed."""
 
     def count(_charity_id: uuid.UUID) -> Counted:

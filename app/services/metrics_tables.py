@@ -15,6 +15,7 @@ from sqlalchemy import Date, Integer, case, cast, distinct, func, literal_column
 from sqlalchemy.orm import Session
 
 from app.domain.metric_catalogue import (
+    ALL_SOURCES,
     NATIONAL,
     CellKey,
     Period,
@@ -168,6 +169,17 @@ def region_referral_sources(session: Session, period: Period) -> Cells:
     )
     for region, source, count, behind in rows:
         _add(cells, (table, region_key(region), source), Tally(count, behind))
+    # The total has its own count of distinct families: a family referred twice from two
+    # sources stands behind both, and counts once here.
+    totals = session.execute(
+        select(Prison.region, func.count(Case.id), func.count(distinct(Case.family_id)))
+        .select_from(Case)
+        .join(Prison, Prison.code == Case.prison_code)
+        .where(is_new_referral(period), counted(period.end))
+        .group_by(Prison.region)
+    )
+    for region, count, behind in totals:
+        _add(cells, (table, region_key(region), ALL_SOURCES), Tally(count, behind))
     return cells
 
 

@@ -12,9 +12,11 @@ def init_web(app: Flask) -> None:
         cases,
         casework,
         consents,
+        dashboard,
         equality,
         labels,
         public,
+        releases,
         transfers,
     )
     from app.web.security import init_security
@@ -30,6 +32,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(transfers.bp)
     app.register_blueprint(labels.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(releases.bp)
+    app.register_blueprint(dashboard.bp)
 
 
 def _first_messages(errors: dict[str, list[str]]) -> dict[str, str]:

@@ -56,6 +56,7 @@ from sqlalchemy import distinct, event, select
 
 from app.domain.consent import objects_to_statistics
 from app.domain.metric_catalogue import (
+    ALL_SOURCES,
     NATIONAL,
     REGION_NOT_RECORDED,
     CellKey,
@@ -396,6 +397,9 @@ POPS_Q3: dict[CellKey, Tally] = {
     (SOURCES, NORTH_WEST, "self"): Tally(1, 1),
     (SOURCES, YORKSHIRE, "prison_staff"): Tally(1, 1),
     (SOURCES, YORKSHIRE, "other_agency"): Tally(1, 1),
+    # All sources: each region's new referrals once, whatever their source.
+    (SOURCES, NORTH_WEST, ALL_SOURCES): Tally(1, 1),
+    (SOURCES, YORKSHIRE, ALL_SOURCES): Tally(2, 2),
     # A travelled 6 - 3 (well-being 2 - 3), B 6 - 4.
     **{
         (OUTCOMES, NORTH_WEST, area): tally
@@ -414,6 +418,7 @@ NEPACS_Q3: dict[CellKey, Tally] = {
     (NEEDS, NORTH_EAST, "housing"): Tally(1, 1),
     (SOURCES, NORTH_EAST, "childrens_services"): Tally(1, 1),
     (SOURCES, NORTH_EAST, "self"): Tally(1, 1),
+    (SOURCES, NORTH_EAST, ALL_SOURCES): Tally(2, 2),
     # W took 4 days, G 7: received by NEPACS in the North East.
     (TRANSFERS, NORTH_EAST, "completed"): Tally(2, 2),
     (TRANSFERS, NORTH_EAST, "days_to_accept"): Tally(2, 2, spread=((4, 1), (7, 1))),
@@ -425,6 +430,7 @@ PACT_Q3: dict[CellKey, Tally] = {
     (PRISON, "BMI", "visits"): Tally(1, 1),
     (NEEDS, WEST_MIDLANDS, "visits"): Tally(1, 1),
     (SOURCES, WEST_MIDLANDS, "self"): Tally(1, 1),
+    (SOURCES, WEST_MIDLANDS, ALL_SOURCES): Tally(1, 1),
 }
 # The year 2026: members of families supported in the year and not objecting on 31 December.
 # POPS: A (3 members), D (2), W (none), F (2); B withdrew in October, C and E object.

@@ -1,0 +1,215 @@
+"""From a quarter's unsuppressed figures to what disclosure control works on (DESIGN.md section 7).
+
+``draft_release`` turns the catalogue's figures (app.domain.metric_catalogue) into a disclosure
+``Draft``: one cell per figure, the sums a reader knows between them, and each charity's
+``Records`` (its own contribution, and the cells it knows are wholly its own). The excluded
+families of every table are a table of their own, so they pass the same rules.
+
+A quarterly release holds the quarter's tables and the national tables for the year ending with
+the quarter. Cell keys carry the quarter and the revision (``2026Q3 prison_activity``,
+``2026Q3r2 prison_activity``): a revision corrects figures, so its cells are new quantities, and
+both revisions stay in every later audit.
+
+The sums declared here are every additive relation between published figures: a region's new
+referrals from all sources are the sum of its sources, and the sum of its prisons' new referrals
+in the prison table. Nothing else adds up: a family can have several needs, and a family
+supported at two prisons counts at each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from app.domain.disclosure_model import Cell, CellKey, Draft, Kind, Records, Sum, Table
+from app.domain.metric_catalogue import (
+    ALL_SOURCES,
+    Dimension,
+    Figures,
+    Measure,
+    TableId,
+    Tally,
+    region_key,
+)
+from app.domain.metric_catalogue import Table as MetricTable
+from app.domain.metric_periods import Quarter
+
+EXCLUDED = "excluded"
+EXCLUDED_COLUMN = "families"
+# Means and medians are published to one decimal place: finer says nothing more to a reader.
+AVERAGE_PLACES = 1
+
+
+@dataclass(frozen=True)
+class PublicFacts:
+    """What everybody knows besides the figures: each prison's region, and which charities
+    served each prison during the quarter (the services table is public)."""
+
+    prison_regions: Mapping[str, str]  # prison code -> region row (region_key)
+    servers: Mapping[str, frozenset[str]]  # prison code -> slugs of the charities serving it
+
+
+@dataclass(frozen=True)
+class ReleaseFigures:
+    """The unsuppressed figures of one quarterly release, with each charity named by slug."""
+
+    quarter: Quarter
+    revision: int
+    quarterly: Figures
+    yearly: Figures
+    charity_slugs: Mapping[uuid.UUID, str]  # charity id -> slug
+
+
+def release_prefix(quarter: Quarter, revision: int) -> str:
+    """What every cell key of a release's tables starts with."""
+    return quarter.label if revision == 1 else f"{quarter.label}r{revision}"
+
+
+def table_name(prefix: str, table_id: str) -> str:
+    return f"{prefix} {table_id}"
+
+
+def draft_release(figures: ReleaseFigures, facts: PublicFacts) -> tuple[Draft, dict[str, Records]]:
+    """The disclosure draft of a quarterly release and what each charity knows of it."""
+    prefix = release_prefix(figures.quarter, figures.revision)
+    tables: list[Table] = []
+    own: dict[str, dict[CellKey, int]] = {slug: {} for slug in figures.charity_slugs.values()}
+    for part in (figures.quarterly, figures.yearly):
+        totals = part.total()
+        for metric in part.tables:
+            name = table_name(prefix, metric.id.value)
+            cells = []
+            for row in part.rows[metric.dimension]:
+                for column in metric.columns:
+                    key = CellKey(name, row, column.key)
+                    cells.append(_cell(metric, key, totals[metric.id.value, row, column.key]))
+                    if column.measure in (Measure.MEAN, Measure.MEDIAN):
+                        continue
+                    for contribution in part.contributions:
+                        tally = contribution.cells[metric.id.value, row, column.key]
+                        value = _count_of(column.measure, tally)
+                        if value:
+                            own[figures.charity_slugs[contribution.charity_id]][key] = value
+            tables.append(Table(name, tuple(cells)))
+        tables.append(_excluded(prefix, part, figures.charity_slugs, own))
+    draft = Draft(prefix, tuple(_merge_excluded(tables)), _sums(prefix, figures, facts))
+    return draft, _knowledge(draft, own, prefix, facts)
+
+
+def _count_of(measure: Measure, tally: Tally) -> int:
+    return tally.families if measure is Measure.FAMILIES else tally.count
+
+
+def _cell(metric: MetricTable, key: CellKey, tally: Tally) -> Cell:
+    measure = metric.column(key.column).measure
+    if measure is Measure.FAMILIES:
+        return Cell.of_families(key, tally.families)
+    if measure is Measure.COUNT:
+        return Cell.of_count(key, tally.count, tally.families, _basis(metric, key))
+    average = tally.mean if measure is Measure.MEAN else tally.median
+    # No value at all means no families: suppressed as small, whatever stands in for it.
+    value = round(average, AVERAGE_PLACES) if average is not None else 0.0
+    return Cell.of_average(key, value, tally.families)
+
+
+def _basis(metric: MetricTable, key: CellKey) -> CellKey | None:
+    """Children and contacts at a prison describe the families supported there, and are
+    suppressed with them; new referrals are counted on their own families."""
+    if metric.id is TableId.PRISON_ACTIVITY and key.column != "new_referrals":
+        return CellKey(key.table, key.row, "families_supported")
+    return None
+
+
+def _excluded(
+    prefix: str,
+    part: Figures,
+    slugs: Mapping[uuid.UUID, str],
+    own: dict[str, dict[CellKey, int]],
+) -> Table:
+    """The families each table left out, as a table of family counts under the same rules."""
+    name = table_name(prefix, EXCLUDED)
+    excluded = part.excluded()
+    cells = []
+    for metric in part.tables:
+        key = CellKey(name, metric.id.value, EXCLUDED_COLUMN)
+        cells.append(Cell.of_families(key, excluded[metric.id.value]))
+        for contribution in part.contributions:
+            value = contribution.excluded.get(metric.id.value, 0)
+            if value:
+                own[slugs[contribution.charity_id]][key] = value
+    return Table(name, tuple(cells))
+
+
+def _merge_excluded(tables: Sequence[Table]) -> list[Table]:
+    """One excluded table for the release (the quarterly and the yearly parts each make one)."""
+    merged: list[Table] = []
+    excluded: list[Cell] = []
+    for table in tables:
+        if table.name.endswith(f" {EXCLUDED}"):
+            excluded.extend(table.cells)
+        else:
+            merged.append(table)
+    if excluded:
+        merged.append(Table(excluded[0].key.table, tuple(excluded)))
+    return merged
+
+
+def _sums(prefix: str, figures: ReleaseFigures, facts: PublicFacts) -> tuple[Sum, ...]:
+    """Every region's new referrals from all sources: the sum of its sources, and the sum of
+    its prisons' new referrals."""
+    quarterly = figures.quarterly
+    referrals = next(t for t in quarterly.tables if t.id is TableId.REGION_REFERRAL_SOURCES)
+    sources = tuple(c.key for c in referrals.columns if c.key != ALL_SOURCES)
+    sources_name = table_name(prefix, TableId.REGION_REFERRAL_SOURCES.value)
+    prisons_name = table_name(prefix, TableId.PRISON_ACTIVITY.value)
+    prisons = quarterly.rows[Dimension.PRISON]
+    sums = []
+    for region in quarterly.rows[Dimension.REGION]:
+        total = CellKey(sources_name, region, ALL_SOURCES)
+        sums.append(Sum(total, tuple(CellKey(sources_name, region, s) for s in sources)))
+        mine = tuple(
+            CellKey(prisons_name, prison, "new_referrals")
+            for prison in prisons
+            if region_key(facts.prison_regions.get(prison)) == region
+        )
+        if mine:
+            sums.append(Sum(total, mine))
+    return tuple(sums)
+
+
+def _knowledge(
+    draft: Draft,
+    own: Mapping[str, Mapping[CellKey, int]],
+    prefix: str,
+    facts: PublicFacts,
+) -> dict[str, Records]:
+    """Each charity's records. A cell is wholly a charity's own when its row is a prison only
+    that charity served in the quarter, or a region all of whose prisons only it served (who
+    serves which prison is public), and no other charity counted anything in it; the charity
+    then knows it exactly."""
+    prisons_name = table_name(prefix, TableId.PRISON_ACTIVITY.value)
+    region_tables = {table_name(prefix, t.value) for t in TableId if t.value.startswith("region_")}
+    sole: dict[str, set[str]] = {slug: set() for slug in own}
+    regions: dict[str, set[str]] = {}
+    for prison, served_by in facts.servers.items():
+        regions.setdefault(region_key(facts.prison_regions.get(prison)), set()).update(served_by)
+        if len(served_by) == 1:
+            sole.setdefault(next(iter(served_by)), set()).add(prison)
+    whole_regions = {
+        region: next(iter(slugs)) for region, slugs in regions.items() if len(slugs) == 1
+    }
+    records: dict[str, Records] = {}
+    for slug, mine in own.items():
+        whole = set()
+        for cell in draft.cells():
+            key = cell.key
+            others = sum(value.get(key, 0) for other, value in own.items() if other != slug)
+            if others or cell.kind is Kind.AVERAGE:
+                continue
+            sole_prison = key.table == prisons_name and key.row in sole.get(slug, ())
+            sole_region = key.table in region_tables and whole_regions.get(key.row) == slug
+            if sole_prison or sole_region:
+                whole.add(key)
+        records[slug] = Records(own=dict(mine), whole=frozenset(whole))
+    return records
