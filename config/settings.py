@@ -45,6 +45,10 @@ class Settings:
     # DESIGN.md section 9: the life of an access token issued to a ministry API client (OAuth2
     # client credentials); short, as the client can always ask for another.
     oauth_token_seconds: int = 900
+    # DESIGN.md section 7: disclosure control of the Ministry's figures, the ONS 10-5 rule by
+    # default (fewer families than the threshold suppressed, other counts rounded to the base).
+    disclosure_threshold: int = 10
+    disclosure_base: int = 5
     # The root key that wraps every charity's data key: a file here, a KMS in production.
     root_key_file: str = ""
     # DESIGN.md section 6: an offer nobody answers lapses after this many days.

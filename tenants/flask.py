@@ -83,10 +83,21 @@ def tenant_session() -> Session:
     return db_session()
 
 
+def builder_session() -> Session:
+    """A session of its own for the one request that builds a release (a named system
+    operation): no actor's context and never the readers' role, since building reads case
+    tables through the walls charity by charity. Closed at the end of the request."""
+    if "builder_db" not in g:
+        g.builder_db = _factory()()
+        bind_tenant(g.builder_db, None)
+    return g.builder_db
+
+
 def _close(_exc: BaseException | None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
+    for name in ("db", "builder_db"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()
 
 
 def init_app(app: Flask) -> None:

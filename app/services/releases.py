@@ -319,3 +319,8 @@ def drafts(session: Session) -> list[Release]:
             .order_by(Release.quarter.desc(), Release.revision.desc())
         )
     )
+
+
+def rules_from(threshold: int, base: int) -> DisclosureRules:
+    """The disclosure rules from settings; a bad pair is refused at the first build, loudly."""
+    return DisclosureRules(threshold=threshold, base=base)
