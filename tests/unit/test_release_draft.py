@@ -1,0 +1,246 @@
+"""A quarter's figures made into a release (app.domain.release_draft, release_document), with
+generated figures for three charities at four prisons in three regions: the draft declares every
+additive relation, each charity knows exactly what is wholly its own, and the published document
+holds every row and column of every table under the rules. No Flask, no database."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.disclosure import DisclosureRules, Kind, audit_release, protect_release
+from app.domain.metric_catalogue import (
+    ALL_SOURCES,
+    NATIONAL,
+    QUARTER_TABLES,
+    YEAR_TABLES,
+    Dimension,
+    Measure,
+    TableId,
+    Tally,
+    assemble,
+)
+from app.domain.metric_periods import Quarter, YearEnding
+from app.domain.release_document import (
+    Labels,
+    Revision,
+    canonical,
+    history_from_state,
+    protection_state,
+    release_document,
+)
+from app.domain.release_draft import (
+    EXCLUDED,
+    PublicFacts,
+    ReleaseFigures,
+    draft_release,
+    release_prefix,
+)
+from app.domain.vocabulary import ReferralSource
+
+Q3 = Quarter(2026, 3)
+RULES = DisclosureRules()
+CHARITIES = {
+    uuid.UUID(int=1): "nepacs",
+    uuid.UUID(int=2): "pact",
+    uuid.UUID(int=3): "pops",
+}
+BY_SLUG = {slug: charity_id for charity_id, slug in CHARITIES.items()}
+# Two prisons in the North West served by POPS alone, one in the North East by NEPACS, and one
+# in London served by Pact and POPS in turn during the quarter (a re-tender).
+PRISONS = {"LPI": "North West", "RSI": "North West", "DMI": "North East", "PVI": "London"}
+SERVERS = {
+    "LPI": frozenset({"pops"}),
+    "RSI": frozenset({"pops"}),
+    "DMI": frozenset({"nepacs"}),
+    "PVI": frozenset({"pact", "pops"}),
+}
+REGIONS = ("London", "North East", "North West", "Wales")
+FACTS = PublicFacts(PRISONS, SERVERS)
+SOURCES = [source.value for source in ReferralSource]
+COUNT = st.one_of(st.integers(0, 9), st.integers(10, 60))
+
+
+@st.composite
+def figures(draw: st.DrawFn) -> ReleaseFigures:
+    """Each serving charity's tallies at its prisons, consistent where the catalogue adds up:
+    a region's new referrals from all sources are its sources' and its prisons' sum."""
+    quarter_found = {}
+    year_found = {}
+    for charity_id, slug in CHARITIES.items():
+        cells: dict[tuple[str, str, str], Tally] = {}
+        for prison, region in PRISONS.items():
+            if slug not in SERVERS[prison]:
+                continue
+            families = draw(COUNT)
+            cells["prison_activity", prison, "families_supported"] = Tally(families, families)
+            cells["prison_activity", prison, "children"] = Tally(
+                families * draw(st.integers(0, 3)), families
+            )
+            by_source = {source: draw(st.integers(0, 6)) for source in SOURCES}
+            referred = sum(by_source.values())
+            cells["prison_activity", prison, "new_referrals"] = Tally(referred, referred)
+            for source, count in by_source.items():
+                key = ("region_referral_sources", region, source)
+                cells[key] = cells.get(key, Tally()) + Tally(count, count)
+            key = ("region_referral_sources", region, ALL_SOURCES)
+            cells[key] = cells.get(key, Tally()) + Tally(referred, referred)
+            needs = ("region_needs", region, "housing")
+            cells[needs] = cells.get(needs, Tally()) + Tally(families // 2, families // 2)
+        excluded = {t.id.value: draw(st.integers(0, 12)) for t in QUARTER_TABLES}
+        quarter_found[charity_id] = (cells, excluded)
+        members = draw(COUNT)
+        year_found[charity_id] = (
+            {("national_sex", NATIONAL, "female"): Tally(members, members)},
+            {t.id.value: draw(st.integers(0, 12)) for t in YEAR_TABLES},
+        )
+    rows = {Dimension.PRISON: tuple(sorted(PRISONS)), Dimension.REGION: REGIONS}
+    quarterly = assemble(Q3, QUARTER_TABLES, rows, quarter_found)
+    yearly = assemble(
+        YearEnding(Q3), YEAR_TABLES, {Dimension.NATIONAL: (NATIONAL,)}, year_found
+    )
+    return ReleaseFigures(Q3, 1, quarterly, yearly, CHARITIES)
+
+
+def _document(release: ReleaseFigures, published) -> dict:
+    labels = Labels({code: f"HMP {code}" for code in PRISONS}, PRISONS, SERVERS, {})
+    prefix = release_prefix(Q3, 1)
+    return release_document(
+        Q3, Revision(1), prefix, (release.quarterly, release.yearly), published, labels
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(figures())
+def test_a_protected_release_publishes_every_cell_under_the_rules_and_leaks_to_no_reader(release):
+    draft, knowledge = draft_release(release, FACTS)
+    protected = protect_release(draft, [], RULES, knowledge)
+    assert not audit_release(protected.published, [], RULES, knowledge).leaks
+    document = _document(release, protected.published)
+    for table in document["tables"]:
+        measures = {column["key"]: column["measure"] for column in table["columns"]}
+        for row in table["rows"]:
+            assert set(row["values"]) == set(measures)
+            for column, value in row["values"].items():
+                if value is not None and measures[column] not in ("mean", "median"):
+                    assert value >= RULES.threshold and value % RULES.base == 0
+        excluded = table["excluded_families"]
+        assert excluded is None or (excluded >= RULES.threshold and excluded % RULES.base == 0)
+    prison_rows = next(t for t in document["tables"] if t["id"] == "prison_activity")["rows"]
+    assert [row["key"] for row in prison_rows] == sorted(PRISONS)
+
+
+@settings(max_examples=10, deadline=None)
+@given(figures())
+def test_the_draft_says_a_regions_referrals_add_up_by_source_and_by_prison(release):
+    draft, _ = draft_release(release, FACTS)
+    prefix = release_prefix(Q3, 1)
+    total = ("North West", ALL_SOURCES)
+    sums = [s for s in draft.all_sums() if (s.total.row, s.total.column) == total]
+    parts = sorted(tuple(sorted((p.row, p.column) for p in s.parts)) for s in sums)
+    assert parts == sorted(
+        [
+            tuple(sorted(("North West", source) for source in SOURCES)),
+            (("LPI", "new_referrals"), ("RSI", "new_referrals")),
+        ]
+    )
+    values = {cell.key: cell.value for cell in draft.cells()}
+    for s in draft.all_sums():
+        assert values[s.total] == sum(values[part] for part in s.parts), s
+    assert all(cell.key.table.startswith(f"{prefix} ") for cell in draft.cells())
+
+
+@settings(max_examples=10, deadline=None)
+@given(figures())
+def test_a_charity_knows_exactly_only_the_prisons_and_regions_it_alone_served(release):
+    _, knowledge = draft_release(release, FACTS)
+    whole_rows = {
+        slug: {(key.table.split(" ", 1)[1], key.row) for key in records.whole}
+        for slug, records in knowledge.items()
+    }
+    assert ("prison_activity", "LPI") in whole_rows["pops"]
+    assert ("prison_activity", "DMI") in whole_rows["nepacs"]
+    # A prison two charities served in the quarter is wholly nobody's.
+    assert not any(("prison_activity", "PVI") in rows for rows in whole_rows.values())
+    assert ("region_needs", "North East") in whole_rows["nepacs"]
+    assert not any(("region_needs", "London") in rows for rows in whole_rows.values())
+    for slug, records in knowledge.items():
+        contribution = release.quarterly.of(BY_SLUG[slug]).cells
+        for key, value in records.own.items():
+            table_id = key.table.split(" ", 1)[1]
+            if table_id == TableId.PRISON_ACTIVITY.value and key.column == "families_supported":
+                assert value == contribution[table_id, key.row, key.column].families
+
+
+def test_averages_are_published_to_one_place_and_suppressed_over_too_few_families():
+    tally = Tally(count=12, families=12, total=17)
+    found = {
+        uuid.UUID(int=1): ({("region_outcomes", "North East", "physical_health"): tally}, {}),
+        uuid.UUID(int=2): ({}, {}),
+        uuid.UUID(int=3): ({}, {}),
+    }
+    rows = {Dimension.PRISON: ("DMI",), Dimension.REGION: ("North East",)}
+    quarterly = assemble(Q3, QUARTER_TABLES, rows, found)
+    yearly = assemble(YearEnding(Q3), YEAR_TABLES, {Dimension.NATIONAL: (NATIONAL,)}, {})
+    release = ReleaseFigures(Q3, 1, quarterly, yearly, CHARITIES)
+    draft, knowledge = draft_release(release, FACTS)
+    means = {
+        cell.key.column: cell
+        for cell in draft.cells()
+        if cell.kind is Kind.AVERAGE and cell.key.row == "North East"
+    }
+    assert means["physical_health"].value == 1.4
+    published = protect_release(draft, [], RULES, knowledge).published.values()
+    assert published[means["physical_health"].key] == 1.4
+    assert all(published[cell.key] is None for cell in means.values() if cell.families < 10)
+
+
+@settings(max_examples=3, deadline=None)
+@given(figures())
+def test_the_excluded_families_are_one_table_of_family_counts_for_the_release(release):
+    draft, _ = draft_release(release, FACTS)
+    excluded = [t for t in draft.tables if t.name.endswith(f" {EXCLUDED}")]
+    assert len(excluded) == 1
+    assert {cell.key.row for cell in excluded[0].cells} == {
+        t.id.value for t in (*QUARTER_TABLES, *YEAR_TABLES)
+    }
+    assert all(cell.kind is Kind.FAMILIES for cell in excluded[0].cells)
+
+
+def test_a_revision_has_keys_of_its_own():
+    assert release_prefix(Q3, 1) == "2026Q3"
+    assert release_prefix(Q3, 2) == "2026Q3r2"
+
+
+@settings(max_examples=5, deadline=None)
+@given(figures())
+def test_the_protection_state_round_trips_and_never_enters_the_document(release):
+    draft, knowledge = draft_release(release, FACTS)
+    protected = protect_release(draft, [], RULES, knowledge)
+    state = protection_state(protected.published, knowledge)
+    published, known = history_from_state(state)
+    assert published == protected.published
+    assert known == knowledge
+    content = canonical(_document(release, protected.published))
+    assert canonical(json.loads(content)) == content
+    for word in ('"own"', '"whole"', '"small"', "suppressed_as_small"):
+        assert word.encode() not in content
+
+
+@settings(max_examples=1, deadline=None)
+@given(figures())
+def test_every_measure_of_the_catalogue_maps_to_a_disclosure_kind(release):
+    draft, _ = draft_release(release, FACTS)
+    kinds = {(c.key.table.split(" ", 1)[1], c.key.column): c.kind for c in draft.cells()}
+    for table in (*QUARTER_TABLES, *YEAR_TABLES):
+        for column in table.columns:
+            expected = {
+                Measure.FAMILIES: Kind.FAMILIES,
+                Measure.COUNT: Kind.COUNT,
+                Measure.MEAN: Kind.AVERAGE,
+                Measure.MEDIAN: Kind.AVERAGE,
+            }[column.measure]
+            assert kinds[table.id.value, column.key] is expected
