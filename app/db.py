@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from app.services.quarter_locks import install_quarter_lock
 from tenants.guard import install_orm_guard
 from tenants.postgres import install_rls_context
 
@@ -54,4 +55,5 @@ def make_session_factory(engine: Engine, *, walls: bool = True) -> sessionmaker[
     if walls:
         install_orm_guard(factory)
         install_rls_context(factory)
+        install_quarter_lock(factory)
     return factory
