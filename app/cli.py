@@ -644,6 +644,18 @@ def transfers_expire() -> None:
 # --- demo -----------------------------------------------------------------------------------
 
 
+HISTORIES_AT_MOST = 20_000
+
+
+def _seed_national(families: int, today: date) -> int:
+    """The national-scale families, written in bulk through the app role, each charity's under
+    its own tenant context (app.demo_national)."""
+    from app.demo_national import seed_national
+
+    written = seed_national(_app_factory(), _root_key(), families, today)
+    return sum(written.families.values())
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -653,8 +665,8 @@ def transfers_expire() -> None:
     "--families",
     default=DEMO_FAMILIES,
     show_default=True,
-    type=click.IntRange(1, 20_000),
-    help="how many synthetic family histories to write at first run",
+    type=click.IntRange(1, 1_000_000),
+    help="how many synthetic family histories to write at first run (over 20,000: --national)",
 )
 @click.option(
     "--today",
@@ -662,8 +674,20 @@ def transfers_expire() -> None:
     default=None,
     help="the day the histories lead up to (default: today)",
 )
-def demo(host: str, port: int, no_serve: bool, families: int, today: datetime | None) -> None:
+@click.option(
+    "--national",
+    is_flag=True,
+    help="write the families in bulk at national scale (app.demo_national), without transfers",
+)
+def demo(
+    host: str, port: int, no_serve: bool, families: int, today: datetime | None, national: bool
+) -> None:
     """Create and migrate the database, load demo data, print the logins, and serve."""
+    if families > HISTORIES_AT_MOST and not national:
+        raise click.BadParameter(
+            f"at most {HISTORIES_AT_MOST:,} full histories; add --national for more",
+            param_hint="--families",
+        )
     from app import demo as demo_data
     from app.demo_records import seed_histories
     from app.migrate import upgrade
@@ -690,14 +714,21 @@ def demo(host: str, port: int, no_serve: bool, families: int, today: datetime | 
     with _app_factory()() as session:
         ensure_charity_keys(session, _root_key())
     started = time.perf_counter()
-    created = seed_histories(
-        _app_factory(),
-        _root_key(),
-        organisation_ids,
-        today.date() if today else date.today(),
-        families,
-    ).created
+    if national:
+        created = _seed_national(families, today.date() if today else date.today())
+    else:
+        created = seed_histories(
+            _app_factory(),
+            _root_key(),
+            organisation_ids,
+            today.date() if today else date.today(),
+            families,
+        ).created
     seconds = time.perf_counter() - started
+    from app.demo_releases import seed_releases
+
+    day = today.date() if today else date.today()
+    seed_releases(_app_factory(), _owner_session, organisation_ids, day, settings)
     url = f"http://{host}:{port}"
     added = f"added {created} case histories in {seconds:.1f} s" if created else "data reused"
     click.echo(f"\nContinuum demo ({added})")
