@@ -16,6 +16,7 @@ from app.domain.errors import Forbidden
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Permission, Role, is_charity_role, may
+from tenants.postgres import reader_role_for, use_readers_role
 
 
 class Actor(Protocol):
@@ -61,6 +62,16 @@ def set_actor(actor: Actor | None) -> None:
     g.actor = actor
     g.tenant = context_for(actor) if actor is not None else None
     bind_tenant(db_session(), g.tenant)
+    if actor is not None and not is_charity_role(actor.role_enum):
+        # The alliance, the ministry and the platform never need a case table (PostgreSQL).
+        mark_readers_session(db_session())
+
+
+def mark_readers_session(session: Session) -> None:
+    """Run every transaction of ``session`` as the readers' role (PostgreSQL only)."""
+    use_readers_role(
+        session, reader_role_for(current_app.extensions["continuum"].settings.app_db_role)
+    )
 
 
 def current_actor() -> Actor | None:

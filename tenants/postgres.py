@@ -9,6 +9,12 @@ The context reaches PostgreSQL through ``set_config(name, value, true)``, which 
 transaction; ``SET LOCAL`` cannot take bound parameters, and a session-level ``SET`` would leak
 through the connection pool. Every transaction sets both values, empty when no context is bound,
 so a connection can never carry one request's charity into the next.
+
+A session marked for the readers' role (``use_readers_role``) also switches role the same way,
+``set_config('role', ..., true)`` (what ``SET LOCAL ROLE`` does, and how PostgREST does it), in
+every transaction it begins: the ministry's, the alliance's and the API clients' requests then
+run as a role with no grant on any case table. Never a session-level ``SET ROLE``: the pool
+would hand the role to the next request.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from tenants.guard import current_tenant
 
 CHARITY_SETTING = "app.charity_id"
 PRISONS_SETTING = "app.prison_codes"
+READERS_ROLE_KEY = "readers_role"
 
 _SET_CONTEXT = text(
     "SELECT set_config('app.charity_id', :charity, true), "
@@ -41,11 +48,40 @@ def apply_context(connection: Connection, context: TenantContext | None) -> None
     connection.execute(_SET_CONTEXT, context_parameters(context))
 
 
+_SET_ROLE = text("SELECT set_config('role', :role, true)")
+
+
+def _apply_role(connection: Connection, role: str | None) -> None:
+    # 'none' is RESET ROLE's value: back to the role the connection logged in as.
+    connection.execute(_SET_ROLE, {"role": role or "none"})
+
+
+def use_readers_role(session: Session, role: str | None) -> None:
+    """Mark (or, with None, unmark) a session: each of its transactions runs as ``role``, the
+    one already open included. A no-op on SQLite, which has no roles."""
+    if role is not None and not role.replace("_", "").isalnum():
+        raise ValueError(f"unsafe role name {role!r}")
+    if session.info.get(READERS_ROLE_KEY) == role:
+        return
+    session.info[READERS_ROLE_KEY] = role
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            _apply_role(connection, role)
+
+
+def readers_role_of(session: Session) -> str | None:
+    return session.info.get(READERS_ROLE_KEY)
+
+
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
     if connection.dialect.name == "postgresql":
         apply_context(connection, current_tenant(session))
+        role = readers_role_of(session)
+        if role is not None:
+            _apply_role(connection, role)
 
 
 def _rebind(session: Session, context: TenantContext | None) -> None:

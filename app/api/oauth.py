@@ -18,6 +18,7 @@ nothing per app.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, TypeVar, cast
 
@@ -46,7 +47,7 @@ from app.models.oauth import CLIENT_SCOPES, METRICS_READ, OAuthClient, OAuthToke
 from app.services import oauth_clients
 from app.web.audit import request_origin
 from config import SettingsError
-from tenants.flask import db_session
+from tenants.flask import db_session, mark_readers_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -221,13 +222,19 @@ _protector.register_token_validator(_TokenValidator(realm=REALM))
 
 def require_oauth(scope: str) -> Callable[[F], F]:
     """Protect a view (a function, or a MethodView's method) with a ministry client's token
-    carrying ``scope``; the view runs with no tenant context, so it cannot reach case data."""
+    carrying ``scope``; the view runs with no tenant context and, on PostgreSQL, as the readers'
+    role (the token was looked up as the app role), so it cannot reach case data."""
     if scope not in CLIENT_SCOPES:
         raise ValueError(f"no client can hold the scope {scope!r}")
     check = _protector(scope)
 
     def decorate(view: F) -> F:
-        protected = check(view)
+        @functools.wraps(view)
+        def as_reader(*args: Any, **kwargs: Any) -> Any:
+            mark_readers_session(db_session())
+            return view(*args, **kwargs)
+
+        protected = check(as_reader)
         setattr(protected, OAUTH_SCOPE_MARK, scope)
         return cast(F, protected)
 
