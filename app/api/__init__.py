@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from app.extensions import csrf
+from app.models.oauth import METRICS_READ
 from schemas.common import ErrorEnvelope
 
 
@@ -28,7 +29,18 @@ def init_api(app: Flask) -> None:
                         "type": "http",
                         "scheme": "bearer",
                         "description": "Personal API token",
-                    }
+                    },
+                    # The ministry's clients (app.api.oauth); only the release operations.
+                    "oauth2": {
+                        "type": "oauth2",
+                        "description": "A ministry client's token (client credentials)",
+                        "flows": {
+                            "clientCredentials": {
+                                "tokenUrl": "/oauth/token",
+                                "scopes": {METRICS_READ: "Read published releases"},
+                            }
+                        },
+                    },
                 }
             },
             "security": [{"bearerAuth": []}],

@@ -5,6 +5,7 @@ Every operation in the document is fuzzed, on both databases. Path ids are eithe
 answer is the documented 404) or the ids of one real family opened through the API first (and of
 a real transfer of its case), so generated bodies reach the use cases and their refusals, not
 only the 404. The receiving charity's steps are fuzzed as its manager, on a transfer offered to it.
+The release operations are fuzzed with a ministry client's OAuth2 token, on a published release.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from app.domain.vocabulary import DataCategory
+from tests.integration.test_api_releases import publish_quarter
 from tests.support import api_bodies as bodies
 from tests.support.api_bodies import open_family, start_transfer
+from tests.support.oauth import access_token, bearer_header, make_client
 
 OPERATIONS = [
     "GET /api/v1/cases",
@@ -52,6 +55,9 @@ OPERATIONS = [
     "POST /api/v1/transfers/{transfer_id}/grant",
     "POST /api/v1/transfers/{transfer_id}/refuse",
     "POST /api/v1/transfer-requests",
+    "GET /api/v1/releases",
+    "GET /api/v1/releases/{release_id}",
+    "GET /api/v1/releases/{release_id}/tables/{table_id}",
 ]
 # Steps only the receiving charity's manager takes; everything else is fuzzed as the sender.
 RECEIVER_OPERATIONS = frozenset(
@@ -60,6 +66,10 @@ RECEIVER_OPERATIONS = frozenset(
         "POST /api/v1/transfers/{transfer_id}/decline",
         "POST /api/v1/transfer-requests",
     }
+)
+# Read by the ministry's OAuth2 clients only: fuzzed with a client's token, on a published release.
+RELEASE_OPERATIONS = frozenset(
+    name for name in OPERATIONS if name.startswith("GET /api/v1/releases")
 )
 DOCUMENT = "/api/v1/openapi.json"
 
@@ -76,7 +86,9 @@ def test_every_documented_operation_is_fuzzed(app):
 
 
 @pytest.mark.parametrize("operation_name", OPERATIONS)
-def test_generated_requests_conform_to_the_document(app, bearer, world, operation_name):
+def test_generated_requests_conform_to_the_document(
+    app, bearer, world, owner_sessions, operation_name
+):
     schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
     method, path = operation_name.split(" ")
     operation = schema[path][method]
@@ -98,6 +110,10 @@ def test_generated_requests_conform_to_the_document(app, bearer, world, operatio
             world.organisations["nepacs"],
             offer=receiving,
         )
+    if operation_name in RELEASE_OPERATIONS:
+        known["release_id"] = publish_quarter(app, world)
+        known["table_id"] = "prison_activity"
+        headers = bearer_header(access_token(app, *make_client(owner_sessions, world)))
     real_ids = {name: value for name, value in known.items() if f"{{{name}}}" in path}
     assert set(real_ids) == set(re.findall(r"{(\w+)}", path))
     strategy = st.one_of(
