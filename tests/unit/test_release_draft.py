@@ -99,9 +99,7 @@ def figures(draw: st.DrawFn) -> ReleaseFigures:
         )
     rows = {Dimension.PRISON: tuple(sorted(PRISONS)), Dimension.REGION: REGIONS}
     quarterly = assemble(Q3, QUARTER_TABLES, rows, quarter_found)
-    yearly = assemble(
-        YearEnding(Q3), YEAR_TABLES, {Dimension.NATIONAL: (NATIONAL,)}, year_found
-    )
+    yearly = assemble(YearEnding(Q3), YEAR_TABLES, {Dimension.NATIONAL: (NATIONAL,)}, year_found)
     return ReleaseFigures(Q3, 1, quarterly, yearly, CHARITIES)
 
 
