@@ -1,0 +1,333 @@
+"""Quarterly releases end to end (app.services.releases, DESIGN.md section 7), on SQLite and
+PostgreSQL, from the families of tests/integration/test_metrics.py plus a dozen more at
+Liverpool, so that some cells are big enough to publish under the ONS 10-5 rule.
+
+Who may build: nobody before every charity serving in the quarter signed it off, and nobody
+before the quarter is over. What is published: counts of at least the threshold rounded to the
+base, or null; averages only over enough families; every prison served and every region and
+category present; never the audit's protection state nor a charity's own exact figures. A
+published release never changes (on PostgreSQL not even by raw SQL as the application); a
+revision says why and what it supersedes, and its publication is audited naming both.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.errors import InvalidInput
+from app.domain.metric_catalogue import Dimension, Measure, Tally
+from app.domain.metric_periods import Quarter, YearEnding
+from app.domain.release_document import canonical, digest
+from app.domain.vocabulary import ContactKind, ReferralSource
+from app.models.audit import AuditEntry
+from app.models.releases import Release
+from app.services.audit import Origin
+from app.services.metrics import quarter_figures, year_figures
+from app.services.releases import (
+    Builder,
+    NotSignedOffYet,
+    ReleaseNotDraft,
+    build_release,
+    publish_release,
+    rules_from,
+)
+from app.services.sign_offs import QuarterNotOver, reopen_quarter, sign_off_quarter
+from tests.integration.test_metrics import (  # noqa: F401
+    Family,
+    Seeded,
+    contact,
+    desk,
+    open_family,
+    seeded,
+)
+from tests.support.cases import Desk
+
+Q3 = Quarter(2026, 3)
+RULES = rules_from(10, 5)
+CHARITIES = ("nepacs", "pact", "pops")
+PRISONS_SERVED = {"BMI", "DMI", "LPI", "WDI"}
+# Keys of the protection state (release_document.protection_state): never in a document.
+STATE_KEYS = {"small", "suppressed_as_small", "own", "whole", "knowledge", "cells", "sums"}
+MORE_AT_LIVERPOOL = 12
+
+
+def at(day: date, hour: int = 9) -> Origin:
+    return Origin("test", lambda: datetime(day.year, day.month, day.day, hour, tzinfo=UTC))
+
+
+AFTER = date(2026, 10, 21)
+
+
+@dataclass(frozen=True)
+class Built:
+    id: uuid.UUID
+    revision: int
+    content: str
+    sha256: str
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.content)
+
+
+@dataclass
+class Releases:
+    """The coordinator's and the admins' steps, each in a session of its own, as requests are."""
+
+    sessions: sessionmaker[Session]
+    world: object
+    more: tuple[Family, ...] = ()
+
+    def builder(self, day: date = AFTER, hour: int = 10) -> Builder:
+        coordinator = self.world.actors["coordinator"].user_id  # type: ignore[attr-defined]
+        alliance = self.world.organisations["alliance"]  # type: ignore[attr-defined]
+        return Builder(coordinator, alliance, at(day, hour))
+
+    def charity(self, slug: str) -> uuid.UUID:
+        return self.world.organisations[slug]  # type: ignore[attr-defined,no-any-return]
+
+    def sign_off(self, *slugs: str, day: date = AFTER) -> None:
+        # pops_admin stands in for every charity's admin: the service takes the user the web
+        # (or the command line) has already checked.
+        admin = self.world.actors["pops_admin"].user_id  # type: ignore[attr-defined]
+        with self.sessions() as session:
+            for slug in slugs:
+                sign_off_quarter(
+                    session,
+                    charity_id=self.charity(slug),
+                    quarter=Q3,
+                    user_id=admin,
+                    origin=at(day),
+                )
+            session.commit()
+
+    def reopen(self, slug: str, day: date = AFTER) -> None:
+        builder = self.builder(day)
+        with self.sessions() as session:
+            reopen_quarter(
+                session,
+                charity_id=self.charity(slug),
+                quarter=Q3,
+                user_id=builder.user_id,  # type: ignore[arg-type]
+                coordinator_org=builder.organisation_id,
+                origin=at(day),
+            )
+            session.commit()
+
+    def build(self, reason: str | None = None, **builder: object) -> Built:
+        with self.sessions() as session:
+            release = build_release(
+                session,
+                Q3,
+                builder=self.builder(**builder),
+                rules=RULES,
+                reason=reason,  # type: ignore[arg-type]
+            )
+            session.commit()
+            return Built(release.id, release.revision, release.content, release.sha256)
+
+    def publish(self, release_id: uuid.UUID, hour: int = 11) -> None:
+        with self.sessions() as session:
+            publish_release(session, release_id, builder=self.builder(hour=hour))
+            session.commit()
+
+    def totals(self) -> dict[tuple[str, str, str], Tally]:
+        with self.sessions() as session:
+            return quarter_figures(session, Q3).total()
+
+
+def more_families(worker: Desk, prison: str, count: int) -> tuple[Family, ...]:
+    """Families new in 2026Q3, each with a child and a visit."""
+    families = []
+    for n in range(count):
+        day = date(2026, 7, 1 + n)
+        family = open_family(worker, prison, day, ReferralSource.SELF, children=1)
+        contact(worker, family, ContactKind.VISIT, day)
+        families.append(family)
+    return tuple(families)
+
+
+@pytest.fixture
+def releases(
+    seeded: Seeded,  # noqa: F811
+    desk: Callable[[str], Desk],  # noqa: F811
+    app_sessions,
+    world,
+) -> Releases:
+    more = more_families(desk("pops_liverpool"), "LPI", MORE_AT_LIVERPOOL)
+    return Releases(app_sessions, world, more)
+
+
+@pytest.fixture
+def published(releases: Releases) -> Built:
+    releases.sign_off(*CHARITIES)
+    built = releases.build()
+    releases.publish(built.id)
+    return built
+
+
+def values(document: dict) -> Iterator[tuple[dict, dict, str, object]]:
+    """Every cell of the document: (table, row, column key, value)."""
+    for table in document["tables"]:
+        for row in table["rows"]:
+            for key, value in row["values"].items():
+                yield table, row, key, value
+
+
+def every_key(node: object) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for child in node.values() for k in every_key(child)}
+    if isinstance(node, list):
+        return {k for child in node for k in every_key(child)}
+    return set()
+
+
+# --- who may build, and when ---------------------------------------------------------------
+
+
+def test_coordinator_cannot_build_until_every_serving_charity_signed_off(releases):
+    releases.sign_off("pops")
+    with pytest.raises(NotSignedOffYet) as refused:
+        releases.build()
+    assert refused.value.slugs == ("nepacs", "pact")
+    assert "nepacs, pact" in str(refused.value)
+    releases.sign_off("nepacs", "pact")
+    assert releases.build().revision == 1
+
+
+def test_coordinator_cannot_build_a_quarter_that_is_not_over(releases):
+    with pytest.raises(QuarterNotOver):
+        releases.build(day=date(2026, 9, 30))
+
+
+# --- what is published ---------------------------------------------------------------------
+
+
+def test_every_published_count_is_rounded_and_at_least_the_threshold(published, releases):
+    document = published.document
+    measures = {
+        (table["id"], column["key"]): column["measure"]
+        for table in document["tables"]
+        for column in table["columns"]
+    }
+    totals = releases.totals()
+    shown = 0
+    for table, row, key, value in values(document):
+        if value is None:
+            continue
+        shown += 1
+        if measures[(table["id"], key)] in (Measure.MEAN.value, Measure.MEDIAN.value):
+            # An average is published only over enough families.
+            assert totals[(table["id"], row["key"], key)].families >= RULES.threshold
+        else:
+            assert value % RULES.base == 0 and value >= RULES.threshold, (table["id"], row, key)
+    # Liverpool's dozen more families make some cells publishable: the test is not vacuous.
+    assert shown >= 3
+    prison = next(t for t in document["tables"] if t["id"] == "prison_activity")
+    liverpool = next(r for r in prison["rows"] if r["key"] == "LPI")
+    assert liverpool["values"]["families_supported"] == 15  # 3 + 12
+
+
+def test_excluded_families_pass_the_same_rules(published):
+    for table in published.document["tables"]:
+        excluded = table["excluded_families"]
+        assert excluded is None or (excluded % RULES.base == 0 and excluded >= RULES.threshold)
+
+
+def test_every_prison_served_and_every_region_and_category_is_present(published, releases):
+    document = published.document
+    with releases.sessions() as session:
+        every = (quarter_figures(session, Q3), year_figures(session, YearEnding(Q3)))
+    by_id = {table["id"]: table for table in document["tables"]}
+    assert set(by_id) == {table.id.value for figures in every for table in figures.tables}
+    for figures in every:
+        for table in figures.tables:
+            shown = by_id[table.id.value]
+            columns = [column.key for column in table.columns]
+            assert [column["key"] for column in shown["columns"]] == columns
+            rows = {row["key"] for row in shown["rows"]}
+            if table.dimension is Dimension.PRISON:
+                assert rows == PRISONS_SERVED
+            else:
+                assert rows == set(figures.rows[table.dimension])
+            for row in shown["rows"]:
+                assert set(row["values"]) == set(columns)
+
+
+def test_the_document_holds_no_protection_state_and_no_charitys_own_figures(published):
+    document = published.document
+    assert not every_key(document) & STATE_KEYS
+    for table in document["tables"]:
+        for row in table["rows"]:
+            # A row names the charities serving a prison, never what each of them counted.
+            if table["dimension"] == "prison":
+                assert set(row) == {"key", "label", "region", "charities", "values"}
+                assert all(isinstance(slug, str) for slug in row["charities"])
+            else:
+                assert set(row) == {"key", "label", "values"}
+
+
+def test_the_content_is_canonical_and_its_digest_matches(published):
+    raw = published.content.encode("utf-8")
+    assert canonical(json.loads(raw)) == raw
+    assert digest(raw) == published.sha256
+
+
+# --- publication and revision --------------------------------------------------------------
+
+
+def test_a_release_is_published_once_and_a_second_publish_is_refused(published, releases):
+    with pytest.raises(ReleaseNotDraft):
+        releases.publish(published.id)
+
+
+def test_a_revision_needs_a_reason_names_what_it_supersedes_and_is_audited_with_it(
+    published, releases
+):
+    with pytest.raises(InvalidInput) as refused:
+        releases.build()
+    assert "reason" in refused.value.errors
+    revision = releases.build(reason="NEPACS corrected a referral source")
+    assert revision.revision == 2
+    assert revision.document["supersedes"] == str(published.id)
+    assert revision.document["revision_reason"] == "NEPACS corrected a referral source"
+    releases.publish(revision.id, hour=12)
+    with releases.sessions() as session:
+        events = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "release.publish", AuditEntry.chain == "platform"
+            )
+        ).all()
+    both = [e for e in events if str(revision.id) in e.record_ids]
+    assert len(both) == 1
+    assert json.loads(both[0].record_ids) == [str(revision.id), str(published.id)]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE releases SET content = '{}' WHERE id = :id",
+        "UPDATE releases SET status = 'discarded' WHERE id = :id",
+        "DELETE FROM releases WHERE id = :id",
+    ],
+)
+def test_postgres_refuses_any_change_to_a_published_release_even_from_the_app(
+    published, releases, backend, statement
+):
+    if backend != "postgresql":
+        pytest.skip("the write-once trigger is PostgreSQL's")
+    with releases.sessions() as session:
+        with pytest.raises(DBAPIError, match="never"):
+            session.execute(text(statement), {"id": published.id})
+        session.rollback()
+        stored = session.get_one(Release, published.id)
+        assert (stored.status, stored.sha256) == ("published", published.sha256)
