@@ -35,6 +35,11 @@ NOT_TENANT_OWNED = {
     "data_keys": "wrapped data keys; useless without the root key, which is never in the database",
     "oauth_clients": "the ministry's API clients and their secrets' digests; no case data",
     "oauth_tokens": "access token digests, looked up before any context exists",
+    "quarter_sign_offs": "who signed off which quarter for a charity; no person, no case",
+    "releases": "published figures after disclosure control; for the ministry by design",
+    "release_protections": (
+        "what later release audits need; read only while building; the readers' role has no grant"
+    ),
     "audit_events": (
         "append-only, ids only; read through reviewed queries; "
         "the app role may only insert and select"
