@@ -19,6 +19,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
+    from app.models import Organisation
     from app.security.keyring import LocalRootKey
 
 from app.db import make_engine, make_session_factory
@@ -51,6 +52,19 @@ def _owner_session() -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def _charity(session: Session, slug: str) -> Organisation:
+    """The charity a ``--charity`` option names, or a usage error saying what is wrong."""
+    from app.services.reference import organisation_by_slug
+
+    try:
+        charity = organisation_by_slug(session, slug)
+    except NotFound:
+        raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
+    if not charity.is_charity:
+        raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+    return charity
 
 
 def _fail(exc: InvalidInput) -> None:
@@ -383,15 +397,9 @@ def _root_key() -> LocalRootKey:
 def keys_rotate(slug: str) -> None:
     """Add a charity's next data key version: new data is written under it, old stays readable."""
     from app.services.keys import rotate_charity_key
-    from app.services.reference import organisation_by_slug
 
     with _app_factory()() as session:
-        try:
-            charity = organisation_by_slug(session, slug)
-        except NotFound:
-            raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
-        if not charity.is_charity:
-            raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+        charity = _charity(session, slug)
         version = rotate_charity_key(session, _root_key(), charity.id)
     click.echo(f"{slug}: data key version {version} is now current")
 
@@ -434,7 +442,6 @@ def import_cases(path: Path, slug: str) -> None:
     Exits 1, writing nothing, if any row is refused; every problem is listed."""
     from app.services import imports
     from app.services.audit import Origin
-    from app.services.reference import organisation_by_slug
     from app.services.vault import vault_for
     from tenants.guard import bind_tenant
 
@@ -444,12 +451,7 @@ def import_cases(path: Path, slug: str) -> None:
     except imports.CaseFileLayoutError as exc:
         raise click.UsageError(f"{path.name}: {exc}") from None
     with _app_factory()() as session:
-        try:
-            charity = organisation_by_slug(session, slug)
-        except NotFound:
-            raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
-        if not charity.is_charity:
-            raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+        charity = _charity(session, slug)
         context = imports.import_context(session, charity.id)
         bind_tenant(session, context)
         try:

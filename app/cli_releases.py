@@ -16,7 +16,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.cli import _app_factory, _fail, _settings
+from app.cli import _app_factory, _charity, _fail, _settings
 from app.domain.clock import system_clock
 from app.domain.disclosure_model import CannotProtect
 from app.domain.errors import Conflict, InvalidInput, NotFound
@@ -68,17 +68,11 @@ def releases_sign_off(slug: str, quarter_text: str, username: str) -> None:
     """The charity admin's sign-off of the charity's figures for a finished quarter: from then
     on its records in that quarter are locked."""
     from app.services import accounts
-    from app.services.reference import organisation_by_slug
     from app.services.sign_offs import sign_off_quarter
 
     quarter = _quarter(quarter_text)
     with _app_factory()() as session:
-        try:
-            charity = organisation_by_slug(session, slug)
-        except NotFound:
-            raise click.BadParameter(f"no organisation {slug!r}", param_hint="--charity") from None
-        if not charity.is_charity:
-            raise click.BadParameter(f"{slug} is not a charity", param_hint="--charity")
+        charity = _charity(session, slug)
         user = accounts.find_user(session, charity.id, username)
         # Only the charity's own admin signs its figures off; nobody signs for another charity.
         if user is None or not user.active or not may(Role(user.role), Permission.FIGURES_SIGN_OFF):

@@ -88,7 +88,9 @@ def _published(session: Session, quarter: Quarter | None = None) -> list[Release
     return list(session.scalars(query.order_by(Release.quarter.desc(), Release.revision.desc())))
 
 
-def _facts(session: Session, quarter: Quarter) -> tuple[PublicFacts, Labels]:
+def _facts(
+    session: Session, quarter: Quarter, serving: list[Organisation]
+) -> tuple[PublicFacts, Labels]:
     services = session.execute(
         select(Service.prison_code, Organisation.slug)
         .join(Organisation, Organisation.id == Service.charity_id)
@@ -107,7 +109,7 @@ def _facts(session: Session, quarter: Quarter) -> tuple[PublicFacts, Labels]:
         names[code] = name
         regions[code] = (region or "").strip()
     frozen = {code: frozenset(slugs) for code, slugs in servers.items()}
-    charity_names = {org.slug: org.name for org in charities_serving(session, quarter)}
+    charity_names = {org.slug: org.name for org in serving}
     return PublicFacts(regions, frozen), Labels(names, regions, frozen, charity_names)
 
 
@@ -167,7 +169,7 @@ def build_release(
         number, str(earlier[0].id) if earlier else None, _check_reason(reason, number)
     )
     slugs = {org.id: org.slug for org in session.scalars(select(Organisation))}
-    facts, labels = _facts(session, quarter)
+    facts, labels = _facts(session, quarter, serving)
     progress("counting the quarter's tables")
     quarterly = quarter_figures(session, quarter)
     progress("counting the year's tables")
