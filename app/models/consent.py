@@ -38,6 +38,8 @@ class ConsentRecord(RandomId, TenantOwned, Base):
         tenant_fk("given_by_member_id", "family_members"),
         tenant_fk("withdraws_id", "consents"),
         Index("ix_consents_charity_id_case_id", "charity_id", "case_id"),
+        # A consent's withdrawal, found by what it withdraws (migration 0010).
+        Index("ix_consents_charity_id_withdraws_id", "charity_id", "withdraws_id"),
         CheckConstraint(f"subject IN ({sql_in(ConsentSubject)})", name="subject"),
         CheckConstraint(f"purpose IN ({sql_in(ConsentPurpose)})", name="purpose"),
         CheckConstraint(f"decision IN ({sql_in(ConsentDecision)})", name="decision"),
