@@ -37,6 +37,7 @@ from app.models import (
 )
 from app.models.base import new_id
 from app.services.referrals import FIRST_REVIEW_AFTER, _new_reference
+from app.services.transfer_objection import StatisticsObjection, carry_objection
 from app.services.vault import Vault
 from tenants.context import TenantContext
 
@@ -234,9 +235,12 @@ def land_package(
     from_charity_id: uuid.UUID,
     from_prison_code: str,
     today: date,
+    objection: StatisticsObjection | None = None,
 ) -> Case:
     """Write ``package`` as a new case of the receiving charity (the bound context) at
-    ``prison_code``, with its provenance. Every field is sealed afresh under the receiver's key."""
+    ``prison_code``, with its provenance. Every field is sealed afresh under the receiver's key.
+    The family's objection to statistical use, read as the sender at acceptance, lands with it
+    (app.services.transfer_objection)."""
     charity = context.charity_id
 
     def own(row: Any) -> Any:
@@ -374,5 +378,7 @@ def land_package(
                 )
             )
         )
+    if objection is not None:
+        session.add(carry_objection(objection, case, member_ids))
     session.flush()
     return case

@@ -25,6 +25,7 @@ from app.services.audit import Origin
 from app.services.reference import serving_charity
 from app.services.referrals import normalise_prison_number
 from app.services.scope import READ_ONLY_STATUSES, require
+from app.services.transfer_objection import objection_of
 from app.services.transfer_package import land_package, open_offer
 from app.services.transfer_steps import (
     TransferRefused,
@@ -201,6 +202,7 @@ def accept_transfer(
             and case.status not in READ_ONLY_STATUSES
             and consent_gate(session, case, ids.receiver, now.date()).keeps(*terms)
         )
+        objection = objection_of(session, case, now.date()) if case is not None else None
     row = load_transfer(session, ids.transfer, lock=True)
     decided = decide(
         session,
@@ -237,6 +239,7 @@ def accept_transfer(
         from_charity_id=ids.sender,
         from_prison_code=ids.sender_prison,
         today=now.date(),
+        objection=objection,
     )
     new_case_id = new_case.id
     if fail_after_receiver_insert:
