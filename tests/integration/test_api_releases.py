@@ -17,18 +17,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.disclosure_model import DisclosureRules
 from app.domain.metric_catalogue import Measure
 from app.domain.metric_periods import Quarter
 from app.domain.release_document import canonical
 from app.models import Service
 from app.models.oauth import METRICS_READ
 from app.models.releases import Release
-from app.services.audit import Origin
-from app.services.releases import Builder, build_release, publish_release, rules_from
-from app.services.sign_offs import charities_serving, sign_off_quarter
 from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.oauth import (
     access_token,
@@ -37,57 +32,35 @@ from tests.support.oauth import (
     make_client,
     store_token,
 )
+from tests.support.releases import build_quarter, publish_quarter
 from tests.support.world import World
 
 Q3 = Quarter(2026, 3)
 # After the quarter, and after the day test_metrics writes its families down.
 AFTER = datetime(2026, 10, 25, 9, 0, tzinfo=UTC)
-ORIGIN = Origin("test", lambda: AFTER)
-SIGNERS = {"pops": "pops_admin", "nepacs": "nepacs_manager", "pact": "pact_manager"}
 LIST = "/api/v1/releases"
 TABLE = "prison_activity"
-ONS_RULES = rules_from(10, 5)
-# The seeded quarter has a dozen families: under the ONS rule every cell is suppressed, so the
-# check that served counts keep the rules runs on a release built with smaller ones too.
-SMALL_RULES = rules_from(2, 2)
+# (threshold, base): the seeded quarter has a dozen families, so under the ONS rule every cell
+# is suppressed; the check that served counts keep the rules runs on smaller ones too.
+ONS_RULES = (10, 5)
+SMALL_RULES = (2, 2)
 
 
-def _builder(world: World) -> Builder:
-    return Builder(world.actors["coordinator"].user_id, world.organisations["alliance"], ORIGIN)
-
-
-def _build(
-    sessions: sessionmaker[Session],
-    world: World,
-    reason: str | None = None,
-    rules: DisclosureRules = ONS_RULES,
-) -> uuid.UUID:
-    with sessions() as session:
-        release = build_release(session, Q3, builder=_builder(world), rules=rules, reason=reason)
-        session.commit()
-        return release.id
-
-
-def publish_quarter(app: Flask, world: World, rules: DisclosureRules = ONS_RULES) -> uuid.UUID:
+def _published(app: Flask, world: World, rules: tuple[int, int] = ONS_RULES) -> uuid.UUID:
     """Every charity serving in 2026Q3 signs it off; the coordinator builds and publishes it."""
     sessions = app.extensions["continuum"].session_factory
-    with sessions() as session:
-        for charity in charities_serving(session, Q3):
-            signer = world.actors[SIGNERS.get(charity.slug, "coordinator")].user_id
-            sign_off_quarter(
-                session, charity_id=charity.id, quarter=Q3, user_id=signer, origin=ORIGIN
-            )
-        session.commit()
-    release_id = _build(sessions, world, rules=rules)
-    with sessions() as session:
-        publish_release(session, release_id, builder=_builder(world))
-        session.commit()
-    return release_id
+    threshold, base = rules
+    return publish_quarter(sessions, world, threshold=threshold, base=base, when=AFTER).id
+
+
+def _revision_draft(app: Flask, world: World) -> uuid.UUID:
+    sessions = app.extensions["continuum"].session_factory
+    return build_quarter(sessions, world, reason="a late correction", when=AFTER)
 
 
 @pytest.fixture
 def published(app, world, seeded) -> uuid.UUID:  # noqa: F811
-    return publish_quarter(app, world)
+    return _published(app, world)
 
 
 @pytest.fixture
@@ -178,7 +151,7 @@ def test_a_staff_personal_token_does_not_open_the_release_api(app, published, be
 
 
 def test_the_list_names_the_published_release_and_its_links(app, world, published, ministry):
-    _build(app.extensions["continuum"].session_factory, world, "a late correction")
+    _revision_draft(app, world)
     body = app.test_client().get(LIST, headers=ministry).get_json()
     stored = _stored(app, published)
     [item] = body["items"]  # the revision's draft is not listed
@@ -246,7 +219,7 @@ def test_a_client_holding_the_current_etag_gets_304_without_a_body(app, publishe
 def test_a_draft_a_missing_release_and_a_missing_table_get_the_same_404(
     app, world, published, ministry
 ):
-    draft = _build(app.extensions["continuum"].session_factory, world, "a late correction")
+    draft = _revision_draft(app, world)
     answers = [
         app.test_client().get(url, headers=ministry)
         for url in (
@@ -267,13 +240,10 @@ def test_a_draft_a_missing_release_and_a_missing_table_get_the_same_404(
 @pytest.mark.usefixtures("seeded")
 @pytest.mark.parametrize("rules", [ONS_RULES, SMALL_RULES], ids=["ons", "small"])
 def test_no_served_count_is_below_the_threshold_or_off_the_base(app, world, ministry, rules):
-    publish_quarter(app, world, rules)
+    _published(app, world, rules)
     item = app.test_client().get(LIST, headers=ministry).get_json()["items"][0]
     document = app.test_client().get(item["links"]["document"], headers=ministry).get_json()
-    assert (document["rules"]["threshold"], document["rules"]["rounding_base"]) == (
-        rules.threshold,
-        rules.base,
-    )
+    assert (document["rules"]["threshold"], document["rules"]["rounding_base"]) == rules
     counts: list[int] = []
     suppressed = 0
     for link in item["links"]["tables"]:
@@ -292,7 +262,7 @@ def test_no_served_count_is_below_the_threshold_or_off_the_base(app, world, mini
     assert suppressed > 0
     if rules == SMALL_RULES:
         assert counts, "nothing was published: the check below would check nothing"
-    wrong = [v for v in counts if v < rules.threshold or v % rules.base]
+    wrong = [v for v in counts if v < rules[0] or v % rules[1]]
     assert wrong == []
 
 
