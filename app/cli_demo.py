@@ -1,0 +1,158 @@
+"""``continuum demo`` and ``demo-code``: a working Continuum on a laptop, with synthetic data.
+
+``demo`` migrates the database, loads reference data, demo users and synthetic family histories
+(in bulk at national scale with ``--national``), prints the logins and serves the app;
+``demo-code`` prints a demo user's current authenticator code. Demo credentials only.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from app.cli import _app_factory, _owner_session, _root_key, _settings
+from app.demo_records import DEMO_FAMILIES
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+HISTORIES_AT_MOST = 20_000
+
+
+def _seed_national(families: int, today: date) -> int:
+    """The national-scale families, written in bulk through the app role, each charity's under
+    its own tenant context (app.demo_national)."""
+    from app.demo_national import seed_national
+
+    written = seed_national(_app_factory(), _root_key(), families, today)
+    return sum(written.families.values())
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="set up the demo data and stop")
+@click.option(
+    "--families",
+    default=DEMO_FAMILIES,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="how many synthetic family histories to write at first run (over 20,000: --national)",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="the day the histories lead up to (default: today)",
+)
+@click.option(
+    "--national",
+    is_flag=True,
+    help="write the families in bulk at national scale (app.demo_national), without transfers",
+)
+def demo(
+    host: str, port: int, no_serve: bool, families: int, today: datetime | None, national: bool
+) -> None:
+    """Create and migrate the database, load demo data, print the logins, and serve."""
+    if families > HISTORIES_AT_MOST and not national:
+        raise click.BadParameter(
+            f"at most {HISTORIES_AT_MOST:,} full histories; add --national for more",
+            param_hint="--families",
+        )
+    from app import demo as demo_data
+    from app.demo_records import seed_histories
+    from app.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings)
+    with _owner_session() as owner:
+        organisations = demo_data.seed_reference(owner)
+        organisation_ids = {slug: org.id for slug, org in organisations.items()}
+    with _app_factory()() as session:
+        from app.models import Organisation
+
+        organisations = {
+            slug: session.get_one(Organisation, oid) for slug, oid in organisation_ids.items()
+        }
+        credentials = demo_data.seed_users(
+            session,
+            organisations,
+            current_app.extensions["continuum"].totp_sealer,
+            demo_data.credentials_path(settings.instance_path),
+        )
+    from app.services.keys import ensure_charity_keys
+
+    with _app_factory()() as session:
+        ensure_charity_keys(session, _root_key())
+    started = time.perf_counter()
+    if national:
+        created = _seed_national(families, today.date() if today else date.today())
+    else:
+        created = seed_histories(
+            _app_factory(),
+            _root_key(),
+            organisation_ids,
+            today.date() if today else date.today(),
+            families,
+        ).created
+    seconds = time.perf_counter() - started
+    from app.demo_releases import seed_releases
+
+    day = today.date() if today else date.today()
+    seed_releases(_app_factory(), _owner_session, organisation_ids, day, settings)
+    url = f"http://{host}:{port}"
+    added = f"added {created} case histories in {seconds:.1f} s" if created else "data reused"
+    click.echo(f"\nContinuum demo ({added})")
+    click.echo(f"database: {settings.effective_database_url}")
+    click.echo(f"credentials file: {demo_data.credentials_path(settings.instance_path)}\n")
+    click.echo(f"{'sign-in page':<44} {'username':<20} {'password':<24} TOTP secret")
+    for entry in credentials.values():
+        page = f"{url}/o/{entry['organisation']}/login"
+        click.echo(
+            f"{page:<44} {entry['username']:<20} {entry['password']:<24} {entry['totp_secret']}"
+        )
+    click.echo(
+        "\nAdd a TOTP secret to an authenticator app, or print the current code with\n"
+        "  uv run continuum demo-code ORG/USERNAME   (e.g. pops/liverpool.worker)\n"
+    )
+    if no_serve:
+        return
+    click.echo(f"Serving on {url}  (Ctrl+C to stop)")
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+@click.command("demo-code")
+@with_appcontext
+@click.argument("who")
+def demo_code(who: str) -> None:
+    """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""
+    from app import demo as demo_data
+
+    credentials = demo_data._load_credentials(demo_data.credentials_path(_settings().instance_path))
+    if who not in credentials:
+        raise click.BadParameter(f"no demo user {who!r}; run `continuum demo` first")
+    click.echo(demo_data.current_code(credentials[who], time.time()))
+
+
+def _serve(app: Flask, host: str, port: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            # Paths only: query strings could carry search terms about people.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+
+        def load(self) -> Flask:
+            return app
+
+    _Server().run()
