@@ -13,7 +13,8 @@
 #   app/web/static/js/init.js             ES module: sets body classes, initAll() for both
 #   app/web/static/js/<ours>.js           copied from frontend/js/ (e.g. print.js)
 #   app/web/static/images/                the icons the CSS refers to + our own favicon
-#   app/web/static/LICENCES/              MIT licences of both packages + versions
+#   app/web/static/vendor/chart.js/       Chart.js UMD build for the ministry dashboard
+#   app/web/static/LICENCES/              MIT licences of the three packages + versions
 #
 # Continuum is not a GOV.UK service: no crown, crest or GOV.UK logotype image is
 # copied and the CSS must not contain the GDS Transport typeface. The script fails
@@ -33,9 +34,10 @@ pkg_version() { node -p "JSON.parse(require('fs').readFileSync('node_modules/$1/
 govuk_version="$(pkg_version govuk-frontend)"
 moj_version="$(pkg_version @ministryofjustice/frontend)"
 sass_version="$(pkg_version sass)"
+chart_version="$(pkg_version chart.js)"
 
-rm -rf "$static/css" "$static/js" "$static/images" "$static/LICENCES"
-mkdir -p "$static/css" "$static/js" "$static/images" "$static/LICENCES"
+rm -rf "$static/css" "$static/js" "$static/images" "$static/LICENCES" "$static/vendor/chart.js"
+mkdir -p "$static/css" "$static/js" "$static/images" "$static/LICENCES" "$static/vendor/chart.js"
 
 # --- CSS --------------------------------------------------------------------
 # `.` is a load path because MOJ Frontend's Sass loads
@@ -79,6 +81,11 @@ EOF
 # Our own small scripts (no inline JS under the CSP), e.g. the receipt's print button.
 cp js/*.js "$static/js/"
 
+# Chart.js for the ministry dashboard (app/web/static/js/dashboard.js draws with it; the figures
+# come from a JSON script block, so the CSP stays script-src 'self').
+strip_map node_modules/chart.js/dist/chart.umd.min.js "$static/vendor/chart.js/chart.umd.min.js"
+cp node_modules/chart.js/LICENSE.md "$static/vendor/chart.js/LICENSE.md"
+
 # --- Images -----------------------------------------------------------------
 # Only the images the compiled CSS refers to, never a crown / crest / logotype.
 is_crown() { case "$1" in *crown*|*crest*|*logotype*|*govuk-icon*|*apple-touch*|*opengraph*|favicon*) return 0 ;; *) return 1 ;; esac; }
@@ -112,6 +119,7 @@ copy_licence() { # package dir, fallback file, output name
 }
 copy_licence node_modules/govuk-frontend licences/govuk-frontend.LICENSE.txt govuk-frontend.txt
 copy_licence node_modules/@ministryofjustice/frontend licences/moj-frontend.LICENSE.txt moj-frontend.txt
+cp node_modules/chart.js/LICENSE.md "$static/LICENCES/chart-js.txt"
 cat > "$static/LICENCES/README.txt" <<EOF
 Third-party code in this folder's parent (app/web/static/), built by frontend/build.sh:
 
@@ -119,7 +127,9 @@ Third-party code in this folder's parent (app/web/static/), built by frontend/bu
   @ministryofjustice/frontend $moj_version (MIT) -> css/continuum.css, js/moj-frontend.min.js, images/icon-*
   compiled with sass (dart-sass) $sass_version
 
-Licence texts: govuk-frontend.txt, moj-frontend.txt.
+  chart.js $chart_version (MIT)                   -> vendor/chart.js/chart.umd.min.js (map comment removed)
+
+Licence texts: govuk-frontend.txt, moj-frontend.txt, chart-js.txt (also vendor/chart.js/LICENSE.md).
 No crown, crest, GOV.UK logotype or GDS Transport font is included.
 EOF
 
