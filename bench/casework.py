@@ -70,6 +70,7 @@ from app.services.reference import ensure_organisation, load_prisons, start_serv
 from app.services.referrals import MemberDetails, PersonDetails, open_case
 from app.services.vault import vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
+from bench.roles import create_roles
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import OrganisationKind, Role
@@ -294,14 +295,7 @@ def main(argv: list[str] | None = None) -> None:
                 server = start_postgres()
                 stack.callback(server.stop)
                 with server.admin_connect() as conn:
-                    for role, options in (
-                        (OWNER_ROLE, "LOGIN NOSUPERUSER"),
-                        (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-                    ):
-                        if not conn.execute(
-                            "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
-                        ).fetchone():
-                            conn.execute(f"CREATE ROLE {role} {options}")
+                    create_roles(conn)
             except PostgresUnavailable as exc:
                 print(f"PostgreSQL skipped: {exc.reason}", file=sys.stderr)
         for n in sizes:

@@ -686,13 +686,9 @@ def run_postgres(tmp: Path, args: argparse.Namespace, stack: ExitStack) -> tuple
     stack.callback(drop_databases)  # for an external server; a managed one is simply deleted
     with server.admin_connect() as conn:
         version = str((conn.execute("SHOW server_version").fetchone() or ("?",))[0])
-        for role, options in (
-            (OWNER_ROLE, "LOGIN NOSUPERUSER"),
-            (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-        ):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if exists is None:
-                conn.execute(f"CREATE ROLE {role} {options}")
+        from bench.roles import create_roles  # it imports the role names from here
+
+        create_roles(conn)
     results = []
     for count in args.sizes:
         name = f"continuum_bench_{count}"

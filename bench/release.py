@@ -51,8 +51,8 @@ from app.services.keys import ensure_charity_keys
 from app.services.sign_offs import charities_serving, sign_off_quarter
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
 from bench.release_sql import quarter_cells, year_cells
+from bench.roles import create_roles
 from tenants.permissions import Role
-from tenants.postgres import reader_role_for
 
 TODAY = date(2026, 11, 20)
 QUARTER = Quarter(2026, 3)
@@ -272,16 +272,8 @@ def _postgres(stack: ExitStack) -> Any:
         print(f"PostgreSQL skipped: {exc.reason}", file=sys.stderr)
         return None
     stack.callback(server.stop)
-    reader = reader_role_for(APP_ROLE)
     with server.admin_connect() as conn:
-        for role, options in (
-            (OWNER_ROLE, "LOGIN NOSUPERUSER"),
-            (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-            (reader, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-        ):
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                conn.execute(f"CREATE ROLE {role} {options}")
-        conn.execute(f"GRANT {reader} TO {APP_ROLE}")
+        create_roles(conn)
         conn.execute("CREATE DATABASE continuum_release OWNER " + OWNER_ROLE)
     return server
 

@@ -62,6 +62,7 @@ from app.services.transfers import (
 )
 from app.services.vault import Vault, vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
+from bench.roles import create_roles
 from bench.transfer_family import (
     RECEIVER_PRISON,
     History,
@@ -335,7 +336,8 @@ def run(
 
 
 def _postgres(stack: ExitStack) -> Any:
-    """A throwaway server with the owner and application roles, or None (with a note)."""
+    """A throwaway server with the owner, application and readers' roles, or None (with a
+    note)."""
     from tests.support.postgres import PostgresUnavailable, start_postgres
 
     try:
@@ -345,12 +347,7 @@ def _postgres(stack: ExitStack) -> Any:
         return None
     stack.callback(server.stop)
     with server.admin_connect() as conn:
-        for role, options in (
-            (OWNER_ROLE, "LOGIN NOSUPERUSER"),
-            (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-        ):
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                conn.execute(f"CREATE ROLE {role} {options}")
+        create_roles(conn)
         conn.execute("DROP DATABASE IF EXISTS continuum_transfers WITH (FORCE)")
         conn.execute(f"CREATE DATABASE continuum_transfers OWNER {OWNER_ROLE}")
     return server

@@ -1,0 +1,24 @@
+"""The PostgreSQL roles every benchmark's throwaway server needs, as the test suite makes them
+(tests/conftest.py): the schema owner, the application role (no superuser, no BYPASSRLS), and the
+readers' role the application role switches to for ministry and coordinator requests (migration
+0009 grants to it, and only a superuser may create it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.isolation import APP_ROLE, OWNER_ROLE
+from tenants.postgres import reader_role_for
+
+
+def create_roles(conn: Any) -> None:
+    """Create the roles that do not exist yet, on a superuser's psycopg connection."""
+    reader = reader_role_for(APP_ROLE)
+    for role, options in (
+        (OWNER_ROLE, "LOGIN NOSUPERUSER"),
+        (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+        (reader, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+    ):
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            conn.execute(f"CREATE ROLE {role} {options}")
+    conn.execute(f"GRANT {reader} TO {APP_ROLE}")
