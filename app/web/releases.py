@@ -210,7 +210,7 @@ def reopen(quarter: str, slug: str) -> ResponseReturnValue:
     actor = _actor(Permission.RELEASE_PUBLISH)
     session = _sign_off_session()
     charity = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
-    if charity is None:
+    if charity is None or not charity.is_charity:  # only a charity signs off, so only one reopens
         raise NotFound("no such charity")
     try:
         sign_offs.reopen_quarter(
