@@ -70,7 +70,7 @@ from app.services.reference import ensure_organisation, load_prisons, start_serv
 from app.services.referrals import MemberDetails, PersonDetails, open_case
 from app.services.vault import vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
-from bench.roles import create_roles
+from bench.roles import throwaway_server
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import OrganisationKind, Role
@@ -287,17 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="continuum-bench-")))
-        server = None
-        if not args.quick:
-            from tests.support.postgres import PostgresUnavailable, start_postgres
-
-            try:
-                server = start_postgres()
-                stack.callback(server.stop)
-                with server.admin_connect() as conn:
-                    create_roles(conn)
-            except PostgresUnavailable as exc:
-                print(f"PostgreSQL skipped: {exc.reason}", file=sys.stderr)
+        server = None if args.quick else throwaway_server(stack)
         for n in sizes:
             path = tmp / f"casework_{n}.sqlite3"
             url = f"sqlite:///{path}"

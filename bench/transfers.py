@@ -62,7 +62,7 @@ from app.services.transfers import (
 )
 from app.services.vault import Vault, vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
-from bench.roles import create_roles
+from bench.roles import throwaway_server
 from bench.transfer_family import (
     RECEIVER_PRISON,
     History,
@@ -335,24 +335,6 @@ def run(
         app_engine.dispose()
 
 
-def _postgres(stack: ExitStack) -> Any:
-    """A throwaway server with the owner, application and readers' roles, or None (with a
-    note)."""
-    from tests.support.postgres import PostgresUnavailable, start_postgres
-
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        print(f"PostgreSQL skipped: {exc.reason}", file=sys.stderr)
-        return None
-    stack.callback(server.stop)
-    with server.admin_connect() as conn:
-        create_roles(conn)
-        conn.execute("DROP DATABASE IF EXISTS continuum_transfers WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE continuum_transfers OWNER {OWNER_ROLE}")
-    return server
-
-
 def report(rows: list[Row], args: argparse.Namespace, load_before: float) -> None:
     h = args.history
     print()
@@ -412,7 +394,9 @@ def main(argv: list[str] | None = None) -> None:
             sub.mkdir()
             url = f"sqlite:///{sub / 'transfers.sqlite3'}"
             rows += run("sqlite", url, url, sub, args)
-        server = _postgres(stack) if "postgresql" in backends else None
+        server = (
+            throwaway_server(stack, "continuum_transfers") if "postgresql" in backends else None
+        )
         if server is not None:
             sub = tmp / "postgresql"
             sub.mkdir()
