@@ -7,13 +7,15 @@ from datetime import timedelta
 from flask import Flask
 
 from app.db import make_engine, make_session_factory
+from app.domain.clock import Clock, system_clock
 from app.extensions import Continuum, csrf, limiter, login_manager
 from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> Flask:
+    """The service, configured by ``settings`` and dated by ``clock`` (tests pass their own)."""
     settings = settings or load_settings()
     app = Flask(
         __name__,
@@ -45,9 +47,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["continuum"] = Continuum(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=make_session_factory(engine, clock=clock),
         totp_sealer=Sealer(settings.secret_key, "totp"),
         root_key=LocalRootKey.from_file(settings.effective_root_key_file),
+        clock=clock,
     )
 
     from app.api import init_api

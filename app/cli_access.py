@@ -14,8 +14,8 @@ import click
 from flask.cli import AppGroup
 
 from app.cli import _app_factory, _fail, _owner_session, _settings
-from app.domain.clock import system_clock
 from app.domain.errors import InvalidInput, NotFound
+from app.extensions import app_clock
 from tenants.permissions import Role
 
 # --- users and tokens -----------------------------------------------------------------------
@@ -104,7 +104,7 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
             raise click.BadParameter(f"no user {username!r} at {org_slug}", param_hint="--username")
         try:
             secret, token = accounts.create_api_token(
-                session, user, token_name, system_clock(), _settings().api_token_days
+                session, user, token_name, app_clock()(), _settings().api_token_days
             )
         except InvalidInput as exc:
             _fail(exc)
@@ -139,7 +139,7 @@ def clients_create(org_slug: str, client_name: str) -> None:
             raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
         try:
             client, secret = oauth_clients.create_client(
-                session, organisation, client_name, Origin("cli clients create", system_clock)
+                session, organisation, client_name, Origin("cli clients create", app_clock())
             )
         except InvalidInput as exc:
             _fail(exc)
@@ -172,7 +172,7 @@ def clients_revoke(client_id: str) -> None:
     with _owner_session() as session:
         try:
             client = oauth_clients.revoke_client(
-                session, client_id, Origin("cli clients revoke", system_clock)
+                session, client_id, Origin("cli clients revoke", app_clock())
             )
         except NotFound:
             raise click.BadParameter(f"no client {client_id!r}", param_hint="CLIENT_ID") from None

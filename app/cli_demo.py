@@ -16,6 +16,8 @@ from flask.cli import with_appcontext
 
 from app.cli import _app_factory, _owner_session, _root_key, _settings
 from app.demo_records import DEMO_FAMILIES
+from app.domain.clock import today as utc_today
+from app.extensions import app_clock
 
 # --- demo -----------------------------------------------------------------------------------
 
@@ -103,21 +105,17 @@ def demo(
 
     with _app_factory()() as session:
         ensure_charity_keys(session, _root_key())
+    # The day the histories lead up to: --today, or today by the app's clock (a UTC day).
+    day = today.date() if today else utc_today(app_clock())
     started = time.perf_counter()
     if national:
-        created = _seed_national(families, today.date() if today else date.today())
+        created = _seed_national(families, day)
     else:
-        created = seed_histories(
-            _app_factory(),
-            _root_key(),
-            organisation_ids,
-            today.date() if today else date.today(),
-            families,
-        ).created
+        seeded = seed_histories(_app_factory(), _root_key(), organisation_ids, day, families)
+        created = seeded.created
     seconds = time.perf_counter() - started
     from app.demo_releases import seed_releases
 
-    day = today.date() if today else date.today()
     seed_releases(_app_factory(), _owner_session, organisation_ids, day, settings)
     url = f"http://{host}:{port}"
     added = f"added {created} case histories in {seconds:.1f} s" if created else "data reused"
@@ -150,7 +148,7 @@ def demo_code(who: str) -> None:
     credentials = demo_data._load_credentials(demo_data.credentials_path(_settings().instance_path))
     if who not in credentials:
         raise click.BadParameter(f"no demo user {who!r}; run `continuum demo` first")
-    click.echo(demo_data.current_code(credentials[who], time.time()))
+    click.echo(demo_data.current_code(credentials[who], app_clock()().timestamp()))
 
 
 def _serve(app: Flask, host: str, port: int) -> None:

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from app.cli import _app_factory, _charity, _root_key, _settings
-from app.domain.clock import system_clock
+from app.extensions import app_clock
 
 # --- audit ----------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ def audit_checkpoint(out: Path | None) -> None:
     with _app_factory()() as session:
         heads = [audit.last_event(session, chain) for chain in audit.chains(session)]
     checkpoints = [
-        sign_checkpoint(head, key, kid, system_clock()).to_dict() for head in heads if head
+        sign_checkpoint(head, key, kid, app_clock()()).to_dict() for head in heads if head
     ]
     document = json.dumps(
         {"public_key": public_key_text(key.public_key()), "checkpoints": checkpoints}, indent=2
@@ -189,7 +189,7 @@ def import_cases(path: Path, slug: str) -> None:
             count = imports.import_cases(
                 session,
                 context,
-                Origin("cli import", system_clock),
+                Origin("cli import", app_clock()),
                 vault_for(session, _root_key()),
                 rows,
             )

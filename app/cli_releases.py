@@ -17,10 +17,10 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.cli import _app_factory, _charity, _fail, _settings
-from app.domain.clock import system_clock
 from app.domain.disclosure_model import CannotProtect
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.metric_periods import Quarter
+from app.extensions import app_clock
 from app.models import Organisation
 from app.models.releases import Release
 from app.services import releases
@@ -52,7 +52,7 @@ def _builder(source: str) -> releases.Builder:
         )
     if alliance is None:
         raise click.UsageError("no alliance organisation: run `continuum demo` or set one up")
-    return releases.Builder(None, alliance, Origin(source, system_clock))
+    return releases.Builder(None, alliance, Origin(source, app_clock()))
 
 
 def _refuse(exc: Conflict) -> None:
@@ -83,7 +83,7 @@ def releases_sign_off(slug: str, quarter_text: str, username: str) -> None:
                 charity_id=charity.id,
                 quarter=quarter,
                 user_id=user.id,
-                origin=Origin("cli releases sign-off", system_clock),
+                origin=Origin("cli releases sign-off", app_clock()),
             )
         except InvalidInput as exc:
             _fail(exc)

@@ -15,8 +15,8 @@ import click
 from flask.cli import AppGroup
 
 from app.cli import _app_factory, _fail, _owner_session, _root_key, _settings
-from app.domain.clock import system_clock
 from app.domain.errors import InvalidInput, NotFound
+from app.extensions import app_clock
 
 # --- transfers: movements, contract changes, the outbox, expiry ------------------------------
 
@@ -46,7 +46,7 @@ def movements_import(path: Path) -> None:
         try:
             summary = movements.import_movements(
                 session,
-                Origin("cli movements import", system_clock),
+                Origin("cli movements import", app_clock()),
                 vault_for(session, _root_key()),
                 rows,
                 offer_days=_settings().transfer_offer_days,
@@ -94,7 +94,7 @@ def services_transfer_prison(prison_code: str, slug: str, on: datetime) -> None:
     from app.services.vault import vault_for
 
     prison_code = prison_code.strip().upper()
-    origin = Origin("cli services transfer-prison", system_clock)
+    origin = Origin("cli services transfer-prison", app_clock())
     with _owner_session() as owner, _app_factory()() as session:
         try:
             # Looked up by the owner: the app's session starts only after the service changed.
@@ -152,7 +152,7 @@ def outbox_send() -> None:
         return
     with _app_factory()() as session:
         run = outbox.send_notifications(
-            session, settings, system_clock, outbox.smtp_mailer(settings)
+            session, settings, app_clock(), outbox.smtp_mailer(settings)
         )
     click.echo(f"sent: {run.sent}")
     if run.no_address:
@@ -177,7 +177,7 @@ def transfers_expire() -> None:
     from app.services.reference import charities
     from app.services.transfers import expire_overdue
 
-    origin = Origin("cli transfers expire", system_clock)
+    origin = Origin("cli transfers expire", app_clock())
     lapsed = 0
     with _app_factory()() as session:
         for charity in charities(session):

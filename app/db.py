@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.orm import InstanceState, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from app.domain.clock import Clock, system_clock
+from app.models.base import Timestamps
 from app.services.quarter_locks import install_quarter_lock
 from tenants.guard import install_orm_guard
 from tenants.postgres import install_rls_context
@@ -46,14 +48,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: Engine, *, walls: bool = True) -> sessionmaker[Session]:
-    """Sessions with the application and database walls installed.
+def make_session_factory(
+    engine: Engine, *, walls: bool = True, clock: Clock = system_clock
+) -> sessionmaker[Session]:
+    """Sessions with the application and database walls installed, whose rows' bookkeeping
+    times (created, updated) are read from ``clock``, the app's.
 
-    ``walls=False`` exists for the isolation benchmark's baseline only; nothing else passes it.
+    ``walls=False`` is for the schema owner's connection and the benchmarks' baseline.
     """
-    factory = sessionmaker(bind=engine, expire_on_commit=False, info={"on_bind": []})
+    factory = sessionmaker(
+        bind=engine, expire_on_commit=False, info={"on_bind": [], "clock": clock}
+    )
+    install_timestamps(factory, clock)
     if walls:
         install_orm_guard(factory)
         install_rls_context(factory)
         install_quarter_lock(factory)
     return factory
+
+
+def install_timestamps(factory: sessionmaker[Session], clock: Clock) -> None:
+    """Date a row's ``created_at`` and ``updated_at`` by the app's clock, not the machine's, so
+    everything one request writes carries the same time (a test's clock included). A use case
+    that dates a row itself (a record made for a past day) keeps its own times."""
+
+    @event.listens_for(factory, "before_flush")
+    def _stamp(session: Session, _context: Any, _instances: Any) -> None:
+        now: Any = None
+        for row in session.new:
+            if isinstance(row, Timestamps):
+                now = now or clock()
+                if row.created_at is None:
+                    row.created_at = now
+                if row.updated_at is None:
+                    row.updated_at = row.created_at
+        for row in session.dirty:
+            modified = isinstance(row, Timestamps) and session.is_modified(row)
+            if modified and "updated_at" not in _changed(row):
+                row.updated_at = now = now or clock()
+
+
+def _changed(row: object) -> set[str]:
+    state: InstanceState[Any] = inspect(row, raiseerr=True)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.domain.clock import Clock, system_clock
 from app.security.keyring import RootKeyProvider
 from app.security.sealing import Sealer
 from config import Settings
@@ -30,3 +31,12 @@ class Continuum:
     totp_sealer: Sealer
     # Wraps the charities' data keys (app.security.keyring); a KMS in production.
     root_key: RootKeyProvider
+    # The one clock of the service: requests, commands and jobs are dated by it (tests set it).
+    clock: Clock = system_clock
+
+
+def app_clock() -> Clock:
+    """The running app's clock (inside an app context)."""
+    from flask import current_app
+
+    return current_app.extensions["continuum"].clock  # type: ignore[no-any-return]

@@ -12,10 +12,10 @@ import itertools
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
 from tenants.postgres import reader_role_for
+from tests.support.clock import ManualClock
 from tests.support.postgres import (
     PostgresServer,
     PostgresUnavailable,
@@ -321,11 +322,20 @@ def settings(database: Database, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def make_app(database: Database, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def clock() -> ManualClock:
+    """The test's one clock (tests/support/clock.py): every app the test makes reads it, as do
+    its desks; a module overrides this fixture to start elsewhere."""
+    return ManualClock()
+
+
+@pytest.fixture
+def make_app(
+    database: Database, tmp_path: Path, clock: ManualClock
+) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(**overrides: object) -> Flask:
-        app = create_app(_settings(tmp_path, database, **overrides))
+        app = create_app(_settings(tmp_path, database, **overrides), clock)
         _take_down_walls(app)
         apps.append(app)
         return app
@@ -370,8 +380,9 @@ def all_rows(
 # --- signing in ------------------------------------------------------------------------------
 
 
-def fresh_code(secret: bytes, offset_steps: int = 0) -> str:
-    return totp.code_at(secret, time.time() + offset_steps * totp.STEP_SECONDS)
+def fresh_code(secret: bytes, clock: Callable[[], Any], offset_steps: int = 0) -> str:
+    """The authenticator's code at the time ``clock`` says (the app's), ``offset_steps`` on."""
+    return totp.code_at(secret, clock().timestamp() + offset_steps * totp.STEP_SECONDS)
 
 
 def csrf_from(html: str) -> str:
@@ -381,8 +392,15 @@ def csrf_from(html: str) -> str:
 
 
 def sign_in(client: FlaskClient, world: World, key: str) -> FlaskClient:
-    """The real two-step sign-in: password, then a TOTP code."""
+    """The real two-step sign-in: password, then a TOTP code from the app's clock. A code is
+    good once, so when the same actor signs in again the app's clock first moves on by one
+    code's life (30 seconds), as it would between two real sign-ins."""
     actor = world.actors[key]
+    clock = client.application.extensions["continuum"].clock
+    signed = client.application.extensions.setdefault("tests.signed_in", set())
+    if key in signed and isinstance(clock, ManualClock):
+        clock.advance(timedelta(seconds=totp.STEP_SECONDS))
+    signed.add(key)
     page = client.get(f"/o/{actor.org_slug}/login")
     response = client.post(
         f"/o/{actor.org_slug}/login",
@@ -392,7 +410,7 @@ def sign_in(client: FlaskClient, world: World, key: str) -> FlaskClient:
     page = client.get(f"/o/{actor.org_slug}/login/code")
     response = client.post(
         f"/o/{actor.org_slug}/login/code",
-        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+        data={"code": fresh_code(actor.totp_secret, clock), "csrf_token": csrf_from(page.text)},
     )
     assert response.status_code == 302 and response.location == "/", response.text
     return client
@@ -409,14 +427,14 @@ def signed_in(app: Flask, world: World) -> Callable[[str], FlaskClient]:
 @pytest.fixture
 def bearer(app: Flask, world: World) -> Callable[[str], dict[str, str]]:
     """Authorization headers with a fresh personal token for an actor."""
-    from app.domain.clock import system_clock
     from app.models import User
     from app.services.accounts import create_api_token
 
     def factory(key: str) -> dict[str, str]:
         with app.extensions["continuum"].session_factory() as session:
             user = session.get(User, world.actors[key].user_id)
-            secret, _ = create_api_token(session, user, "test", system_clock(), 1)
+            now = app.extensions["continuum"].clock()
+            secret, _ = create_api_token(session, user, "test", now, 1)
         return {"Authorization": f"Bearer {secret}"}
 
     return factory

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import request
 
-from app.domain.clock import system_clock
+from app.extensions import app_clock
 from app.models import User
 from app.services.accounts import user_for_token
 from tenants.flask import db_session
@@ -19,4 +19,4 @@ def bearer_actor() -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    return user_for_token(db_session(), secret.strip(), system_clock())
+    return user_for_token(db_session(), secret.strip(), app_clock()())

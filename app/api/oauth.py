@@ -41,8 +41,7 @@ from authlib.oauth2.rfc6750 import (
 from flask import Blueprint, Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
-from app.domain.clock import system_clock
-from app.extensions import csrf, limiter
+from app.extensions import app_clock, csrf, limiter
 from app.models.oauth import CLIENT_SCOPES, METRICS_READ, OAuthClient, OAuthToken
 from app.services import oauth_clients
 from app.web.audit import request_origin
@@ -195,7 +194,7 @@ class OAuthRefusal(HTTPException):
 
 class _TokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        return oauth_clients.token_for(db_session(), token_string, system_clock())
+        return oauth_clients.token_for(db_session(), token_string, app_clock()())
 
     def validate_token(self, token: OAuthToken | None, scopes: Any, request: Any) -> None:
         if token is None:  # unknown, expired, or its client revoked: all the same to the caller

@@ -1,7 +1,11 @@
 """The transfer of a family's case between charities, as a pure state machine (DESIGN.md section 6).
 
 A transfer is the list of its steps; its state is the last step's. Every step says who took it,
-for which side, when and why. The functions here take a transfer and return a new one, or raise
+for which side, when and why. Steps follow one another by their place in the list, never by
+their times: a time is what the clock of whoever took the step said (a server, a desk, an import
+dated by another machine, the demo's ``--today``), shown to people and used for an offer's
+lapse, and a clock a few hours off another never refuses a step (docs/decisions.md, "One
+clock"). The functions here take a transfer and return a new one, or raise
 one exception per reason a step is refused; storing steps and checking consent records are the
 services' job, which pass in what they found (``consent_ok``).
 
@@ -185,8 +189,6 @@ def _step(
         raise StepNotAllowed(f"cannot go from {transfer.state.value} to {to.value}")
     if party not in parties:
         raise StepNotAllowed(f"the {party.value} cannot make the transfer {to.value}")
-    if at < transfer.steps[-1].at:
-        raise StepNotAllowed("a step cannot come before the one it follows")
     reason = (reason or "").strip() or None
     if reason_required and reason is None:
         raise ReasonRequired(f"say why the transfer is {to.value}")

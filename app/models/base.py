@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.domain.clock import system_clock
+
 # Named constraints so migrations on SQLite (batch mode) and PostgreSQL agree on names.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -21,8 +23,9 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# A column default for rows written outside a session (Core inserts in migrations and
+# benchmarks); a session's rows are dated by the app's clock (app.db.install_timestamps).
+utcnow = system_clock
 
 
 class UTCDateTime(TypeDecorator[datetime]):

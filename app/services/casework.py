@@ -196,6 +196,8 @@ def add_action(
         due_on=due_on,
         status=ActionStatus.OPEN.value,
         recorded_by=context.user_id,
+        # The timeline shows the day an action was agreed: the use case's day, not the row's.
+        created_at=origin.clock(),
     )
     vault.seal(item, "description", description)
     session.add(item)

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.clock import system_clock
 from app.models import DataKeyRecord, Organisation
 from app.security.keyring import Keyring, RootKeyProvider, WrappedDataKey
 from tenants.permissions import OrganisationKind
@@ -48,7 +49,7 @@ class SqlKeyStore:
 
 
 def keyring(session: Session, root: RootKeyProvider) -> Keyring:
-    return Keyring(root, SqlKeyStore(session))
+    return Keyring(root, SqlKeyStore(session), session.info.get("clock", system_clock))
 
 
 def ensure_charity_keys(session: Session, root: RootKeyProvider) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import request
 
-from app.domain.clock import system_clock
+from app.extensions import app_clock
 from app.services import audit
 from app.services.audit import Origin
 from tenants.flask import current_actor, db_session
@@ -24,7 +24,7 @@ DEFAULT_RECORD_TYPE = "case"
 
 def request_origin() -> Origin:
     """The connection's address (or what a ProxyFix set for the real proxy), and the clock."""
-    return Origin(source=(request.remote_addr or "unknown")[:SOURCE_LENGTH], clock=system_clock)
+    return Origin(source=(request.remote_addr or "unknown")[:SOURCE_LENGTH], clock=app_clock())
 
 
 def _requested() -> tuple[str, list[str]]:

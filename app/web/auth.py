@@ -3,7 +3,6 @@ the signed-in user's own account (changing the password, signing out everywhere)
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import segno
@@ -22,7 +21,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.domain.errors import InvalidInput, NotFound
-from app.extensions import limiter
+from app.extensions import app_clock, limiter
 from app.models import Organisation, User
 from app.security.passwords import MIN_LENGTH
 from app.security.totp import secret_to_base32
@@ -64,7 +63,7 @@ def _pending_user(organisation: Organisation) -> User | None:
     pending = session.get("pending")
     if not pending or pending.get("org") != str(organisation.id):
         return None
-    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
+    if app_clock()().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
         session.pop("pending", None)
         return None
     user = db_session().get(User, uuid.UUID(pending["user"]))
@@ -105,7 +104,7 @@ def login(slug: str) -> str | Response:
             session["pending"] = {
                 "user": str(user.id),
                 "org": str(organisation.id),
-                "at": time.time(),
+                "at": app_clock()().timestamp(),
             }
             step = "auth.second_factor" if user.totp_confirmed else "auth.enrol"
             return redirect(url_for(step, slug=slug))

@@ -10,7 +10,6 @@ someone else chose reaches only ``PASSWORD_CHANGE_ENDPOINTS`` until they choose 
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -19,7 +18,7 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
 from app.domain.errors import Forbidden
-from app.extensions import login_manager
+from app.extensions import app_clock, login_manager
 from app.models import User
 from tenants.flask import db_session, set_actor
 
@@ -56,6 +55,11 @@ SECURITY_HEADERS = {
 }
 
 
+def _now() -> int:
+    """Seconds since the epoch by the app's clock: sessions time out by it, as steps are dated."""
+    return int(app_clock()().timestamp())
+
+
 def is_api_request() -> bool:
     return request.path.startswith(("/api/", "/oauth/"))
 
@@ -81,7 +85,7 @@ def start_session(user: User) -> None:
     login_user(user, remember=False, fresh=True)
     # Not session.permanent: flask-login's strong protection only marks a permanent session
     # non-fresh when the fingerprint changes, instead of ending it. Timeouts are enforced here.
-    now = int(time.time())
+    now = _now()
     session["auth_at"] = now
     session["seen_at"] = now
 
@@ -97,7 +101,7 @@ def renew_session(user: User) -> None:
 
 def _session_expired() -> bool:
     settings = current_app.extensions["continuum"].settings
-    now = int(time.time())
+    now = _now()
     auth_at = session.get("auth_at", 0)
     seen_at = session.get("seen_at", 0)
     if now - auth_at > settings.session_absolute_hours * 3600:
@@ -137,7 +141,7 @@ def _authenticate() -> Response | None:
         set_actor(None)
         flash("You were signed out because your session expired. Sign in again.", "important")
         return redirect(url_for("auth.login", slug=slug))
-    session["seen_at"] = int(time.time())
+    session["seen_at"] = _now()
     user = current_user._get_current_object()
     set_actor(user)
     if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:

@@ -28,13 +28,13 @@ def _accessible(page, where: str) -> None:
     assert violations == [], f"{where}: {violations}"
 
 
-def _sign_in(page, live_server: str, actor, offset_steps: int = 0) -> None:
+def _sign_in(page, live_server: str, actor, clock, offset_steps: int = 0) -> None:
     """Both steps; a second sign-in of the same actor uses the next code (the last is spent)."""
     page.goto(f"{live_server}/o/{actor.org_slug}/login")
     page.get_by_label("Username").fill(actor.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Security code").fill(fresh_code(actor.totp_secret, offset_steps))
+    page.get_by_label("Security code").fill(fresh_code(actor.totp_secret, clock, offset_steps))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your caseload")).to_be_visible()
 
@@ -128,13 +128,13 @@ def _propose_and_offer(page) -> None:
 
 
 def test_pops_worker_offers_a_case_with_consent_and_nepacs_manager_accepts_only_what_was_agreed(
-    page, live_server, world, backend
+    page, live_server, world, backend, clock
 ):
     worker, manager = world.actors["pops_liverpool"], world.actors["nepacs_manager"]
     number, name = world.people[("pops", "LPI")]
 
     # 1. The POPS worker at Liverpool records history and the family's consent to the transfer.
-    _sign_in(page, live_server, worker)
+    _sign_in(page, live_server, worker, clock)
     _accessible(page, "POPS home")
     _open_family(page, number, name)
     _accessible(page, "POPS family page")
@@ -148,7 +148,7 @@ def test_pops_worker_offers_a_case_with_consent_and_nepacs_manager_accepts_only_
     _sign_out(page)
 
     # 3. The NEPACS site manager at Durham sees the offer: what was agreed, and no note.
-    _sign_in(page, live_server, manager)
+    _sign_in(page, live_server, manager, clock)
     page.get_by_role("navigation", name="Primary navigation").get_by_role(
         "link", name="Transfers"
     ).click()
@@ -177,7 +177,7 @@ def test_pops_worker_offers_a_case_with_consent_and_nepacs_manager_accepts_only_
     _sign_out(page)
 
     # 4. The POPS worker finds the old case transferred out, kept as it was.
-    _sign_in(page, live_server, worker, offset_steps=1)
+    _sign_in(page, live_server, worker, clock, offset_steps=1)
     _open_family(page, number, name)
     expect(page.locator(".govuk-inset-text")).to_contain_text("transferred out")
     expect(page.get_by_role("link", name="Record a contact")).to_have_count(0)

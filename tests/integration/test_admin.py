@@ -570,9 +570,9 @@ def _cell(html: str, prison: str, column: str) -> int:
 
 
 def test_pops_manager_sees_open_cases_and_overdue_reviews_counted_per_prison(
-    world, signed_in, app_sessions
+    world, signed_in, app_sessions, clock
 ):
-    today = date.today()
+    today = clock.today()
     _add_cases(app_sessions, world, today)
     expected = _expected(app_sessions, world, today)
     assert expected["LPI"]["overdue"] > 0 and expected["WDI"]["transfer_pending"] > 0

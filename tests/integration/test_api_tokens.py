@@ -8,14 +8,13 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 from werkzeug.test import TestResponse
 
-from app.domain.clock import system_clock
 from app.models import ApiToken, User
 from app.security.tokens import TOKEN_PREFIX, new_token
 from app.services.accounts import create_api_token
@@ -37,8 +36,12 @@ def _token_row(app: Flask, token_id: uuid.UUID) -> Iterator[ApiToken]:
 def _new_token(app: Flask, world: World, key: str = "pops_liverpool") -> tuple[str, uuid.UUID]:
     with app.extensions["continuum"].session_factory() as session:
         user = session.get(User, world.actors[key].user_id)
-        secret, token = create_api_token(session, user, "test", system_clock(), 1)
+        secret, token = create_api_token(session, user, "test", _now(app), 1)
         return secret, token.id
+
+
+def _now(app: Flask) -> datetime:
+    return app.extensions["continuum"].clock()  # type: ignore[no-any-return]
 
 
 def _auth(secret: str) -> dict[str, str]:
@@ -93,7 +96,7 @@ def test_expired_token_is_refused(app, world):
     secret, token_id = _new_token(app, world)
     assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
     with _token_row(app, token_id) as token:
-        token.expires_at = system_clock() - timedelta(seconds=1)
+        token.expires_at = _now(app) - timedelta(seconds=1)
     _assert_refused(app.test_client().get(CASES, headers=_auth(secret)))
 
 
@@ -101,7 +104,7 @@ def test_revoked_token_is_refused(app, world):
     secret, token_id = _new_token(app, world)
     assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
     with _token_row(app, token_id) as token:
-        token.revoked_at = system_clock()
+        token.revoked_at = _now(app)
     _assert_refused(app.test_client().get(CASES, headers=_auth(secret)))
 
 

@@ -272,7 +272,7 @@ def test_one_case_failing_leaves_no_trace_of_it_and_the_others_go_on(
 def test_cli_transfer_prison_lists_the_waiting_case_by_reference_and_names_nobody(
     app, world, desk, tmp_path
 ):
-    today = date.today()
+    today = app.extensions["continuum"].clock().date()
     _, other = _liverpool_cases(desk, world, today)
     on = today + timedelta(days=7)
 

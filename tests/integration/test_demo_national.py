@@ -28,6 +28,7 @@ from app.security.keyring import Keyring, LocalRootKey, MemoryKeyStore
 from app.services.metrics import quarter_figures
 from config import load_settings
 from tests.conftest import APP_ROLE, BACKENDS, OWNER_ROLE, SECRET_KEY
+from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresServer
 
 TODAY = date(2026, 11, 20)
@@ -70,7 +71,7 @@ def national(
         testing=True,
         root_key_file=str(tmp / "root.key"),
     )
-    app = create_app(settings)
+    app = create_app(settings, ManualClock())
     args = ["demo", "--no-serve", "--national", "--families", str(FAMILIES), "--today", str(TODAY)]
     try:
         result = app.test_cli_runner().invoke(args=args)

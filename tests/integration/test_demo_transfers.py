@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
 import uuid
 from collections import Counter
 from datetime import date, timedelta
@@ -38,6 +37,7 @@ from app.domain.vocabulary import (
     DataCategory,
 )
 from app.models import AuditEntry, Case, CaseStatus, CaseTransfer, Organisation, User
+from app.security.totp import STEP_SECONDS
 from app.services import casework, consents, family_file, transfer_views, transfers
 from config import load_settings
 from tenants.context import TenantContext
@@ -45,6 +45,7 @@ from tenants.guard import bind_tenant
 from tenants.permissions import Role
 from tests.conftest import SECRET_KEY, csrf_from
 from tests.support.cases import Desk, origin_on
+from tests.support.clock import ManualClock
 
 # A fixed day and a small demo keep the tests quick and their expectations exact.
 DEMO_TODAY = date(2026, 3, 2)
@@ -53,8 +54,9 @@ STORIES = {story.key: story for story in plan_transfer_stories(DEMO_TODAY)}
 WALK = STORIES[WALK_THROUGH]
 
 
-def _run_demo(database, instance: Path, *today: str) -> Flask:
-    """`continuum demo` into an empty database (on ``today`` if given)."""
+def _run_demo(database, instance: Path, clock: ManualClock, *today: str) -> Flask:
+    """`continuum demo` into an empty database (on ``today`` if given), the app on the test's
+    clock."""
     instance.mkdir()
     settings = load_settings(
         environ={},
@@ -64,7 +66,7 @@ def _run_demo(database, instance: Path, *today: str) -> Flask:
         secret_key=SECRET_KEY,
         testing=True,
     )
-    app = create_app(settings)
+    app = create_app(settings, clock)
     when = ["--today", *today] if today else []
     result = app.test_cli_runner().invoke(
         args=["demo", "--no-serve", "--families", str(FAMILIES), *when]
@@ -74,8 +76,8 @@ def _run_demo(database, instance: Path, *today: str) -> Flask:
 
 
 @pytest.fixture
-def demo(empty_database, tmp_path):
-    app = _run_demo(empty_database, tmp_path / "instance", str(DEMO_TODAY))
+def demo(empty_database, tmp_path, clock):
+    app = _run_demo(empty_database, tmp_path / "instance", clock, str(DEMO_TODAY))
     yield app
     app.extensions["continuum"].engine.dispose()
 
@@ -344,6 +346,9 @@ def _sign_in(app: Flask, credentials: dict, who: str) -> FlaskClient:
     """A demo user signs in with the printed password and a code from their TOTP secret."""
     entry = credentials[who]
     org = entry["organisation"]
+    clock = app.extensions["continuum"].clock
+    # A code is good once: the next sign-in comes a code's life (30 seconds) later.
+    clock.advance(timedelta(seconds=STEP_SECONDS))
     client = app.test_client()
     page = client.get(f"/o/{org}/login")
     answer = client.post(
@@ -358,7 +363,7 @@ def _sign_in(app: Flask, credentials: dict, who: str) -> FlaskClient:
     page = client.get(f"/o/{org}/login/code")
     answer = client.post(
         f"/o/{org}/login/code",
-        data={"code": current_code(entry, time.time()), "csrf_token": csrf_from(page.text)},
+        data={"code": current_code(entry, clock().timestamp()), "csrf_token": csrf_from(page.text)},
     )
     assert answer.status_code == 302 and answer.location == "/", answer.text
     return client
@@ -375,9 +380,9 @@ def _post(client: FlaskClient, page: str, url: str, data: dict) -> TestResponse:
 
 
 @pytest.fixture
-def demo_now(empty_database, tmp_path):
-    """The demo as a reader starts it: its histories lead up to the real today."""
-    app = _run_demo(empty_database, tmp_path / "instance")
+def demo_now(empty_database, tmp_path, clock):
+    """The demo as a reader starts it: its histories lead up to today, by the app's clock."""
+    app = _run_demo(empty_database, tmp_path / "instance", clock)
     yield app
     app.extensions["continuum"].engine.dispose()
 
@@ -401,7 +406,7 @@ def test_readme_walk_through_in_the_browser_moves_the_case_from_risley_to_durham
     with app.extensions["continuum"].session_factory() as session:
         nepacs = session.scalars(select(Organisation.id).where(Organisation.slug == "nepacs")).one()
     assert f'value="{nepacs}"' in form
-    today = date.today()
+    today = app.extensions["continuum"].clock().date()
     saved = _post(
         worker,
         form,

@@ -43,6 +43,7 @@ from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
 from tests.conftest import APP_ROLE, BACKENDS, OWNER_ROLE, SECRET_KEY, Database
+from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresServer, postgres_required
 
 TODAY = date(2026, 3, 2)
@@ -103,7 +104,7 @@ def demo_template(
         )
     (tmp / "instance").mkdir()
     root_key_file = tmp / "root.key"
-    app = create_app(_settings(database, tmp / "instance", root_key_file))
+    app = create_app(_settings(database, tmp / "instance", root_key_file), ManualClock())
     try:
         args = ["demo", "--no-serve", "--families", str(FAMILIES), "--today", str(TODAY)]
         result = app.test_cli_runner().invoke(args=args)
@@ -142,7 +143,9 @@ def demo(
         )
         superuser_url = postgres.url(name)
     (tmp_path / "instance").mkdir()
-    app = create_app(_settings(database, tmp_path / "instance", demo_template.root_key_file))
+    app = create_app(
+        _settings(database, tmp_path / "instance", demo_template.root_key_file), ManualClock()
+    )
     yield Demo(app, database, demo_template.plans, superuser_url)
     app.extensions["continuum"].engine.dispose()
     if postgres is not None and database.backend == "postgresql":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.clock import system_clock
 from app.models import AuditEntry, Case, Organisation, Service
 from app.services import family_file, search
 from app.services.audit import Origin
@@ -102,7 +101,7 @@ def test_pops_import_of_a_good_file_opens_every_case_readable_through_the_servic
     # One audit event per case, as when a worker opens one.
     assert _audit_events(app_sessions) == events + len(rows)
     context = _manager(world)
-    origin = Origin("test", system_clock)
+    origin = Origin("test", app.extensions["continuum"].clock)
     with app_sessions() as session:
         bind_tenant(session, context)
         vault = vault_for(session, app.extensions["continuum"].root_key)
@@ -137,8 +136,8 @@ def test_the_example_file_in_the_docs_imports_into_pops(app, app_sessions, world
 def test_a_file_with_bad_rows_among_good_ones_writes_nothing_and_names_each_problem(
     app, app_sessions, world, tmp_path
 ):
-    # Two days ahead in UTC (the command's clock), whatever the local time zone.
-    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    # Two days ahead of the command's clock (the app's, a UTC day).
+    tomorrow = (app.extensions["continuum"].clock().date() + timedelta(days=2)).isoformat()
     known_number = world.people[("pops", "LPI")][0]
     # (row's cells, the column blamed, words of the reason); the file's row 2 is the first.
     bad = [

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.oauth import SERVER, ClientCredentials
 from app.domain.audit_chain import PLATFORM_CHAIN
-from app.domain.clock import system_clock
 from app.models import OAuthClient
 from app.models.oauth import METRICS_READ
 from app.services import audit
 from config import SettingsError
 from tests.conftest import APP_ROLE
+from tests.support.clock import DEFAULT_NOW
 from tests.support.oauth import (
     PROBE,
     TOKEN_URL,
@@ -177,7 +177,7 @@ def _hand_made_charity_client(
             organisation_id=world.organisations["pops"],
             name="hand made",
             secret_hash=digest(secret),
-            created_at=system_clock(),
+            created_at=DEFAULT_NOW,
         )
         session.add(row)
         session.commit()

@@ -260,7 +260,7 @@ def test_offer_unanswered_past_its_life_lapses_voids_the_package_and_returns_the
 
 
 def test_cli_transfers_expire_lapses_an_offer_made_weeks_ago(mail_app, desk, world):
-    offered = _offer(desk, world, date.today() - timedelta(days=30))
+    offered = _offer(desk, world, TODAY - timedelta(days=30))
 
     result = mail_app.test_cli_runner().invoke(args=["transfers", "expire"])
 

@@ -98,7 +98,7 @@ def test_only_a_charity_can_serve_a_prison(owner_sessions, world):
 
 
 @pytest.fixture
-def empty_app(empty_database, tmp_path):
+def empty_app(empty_database, tmp_path, clock):
     # As a first `continuum demo` finds it: the instance folder exists (settings make it when
     # they generate the secret key, which a test passes in) and holds nothing yet.
     (tmp_path / "instance").mkdir()
@@ -110,7 +110,7 @@ def empty_app(empty_database, tmp_path):
         secret_key=SECRET_KEY,
         testing=True,
     )
-    app = create_app(settings)
+    app = create_app(settings, clock)
     yield app
     app.extensions["continuum"].engine.dispose()
 

@@ -7,11 +7,10 @@ headers, the login rate limit, and deny by default over every route the app has.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -60,13 +59,19 @@ def _sign_in(client: FlaskClient, world: World, key: str, offset_steps: int = 0)
     """Both steps; offset_steps lets a second device use the next code (the last one is spent)."""
     actor = world.actors[key]
     assert _password_step(client, actor.org_slug, actor.username).status_code == 302
-    response = _code_step(client, actor.org_slug, fresh_code(actor.totp_secret, offset_steps))
+    code = fresh_code(actor.totp_secret, _clock(client.application), offset_steps)
+    response = _code_step(client, actor.org_slug, code)
     assert response.status_code == 302 and response.location == "/", response.text
     return client
 
 
-def _wrong_code(secret: bytes) -> str:
-    near = {fresh_code(secret, k) for k in range(-2, 3)}
+def _clock(app: Flask) -> Callable[[], datetime]:
+    """The app's clock, which an authenticator app beside it agrees with."""
+    return app.extensions["continuum"].clock  # type: ignore[no-any-return]
+
+
+def _wrong_code(secret: bytes, app: Flask) -> str:
+    near = {fresh_code(secret, _clock(app), k) for k in range(-2, 3)}
     return next(c for c in ("000000", "111111", "222222", "333333", "444444") if c not in near)
 
 
@@ -158,18 +163,18 @@ def test_password_step_alone_signs_nobody_in(app, world):
         assert response.status_code == 302 and response.location == SIGN_IN_PAGE, path
 
 
-def test_pending_password_step_expires(app, world):
+def test_pending_password_step_expires(app, world, clock):
     actor = world.actors["pops_liverpool"]
     client = app.test_client()
     _password_step(client, "pops", actor.username)
     page = client.get("/o/pops/login/code")
-    with client.session_transaction() as session:
-        pending = dict(session["pending"])
-        pending["at"] -= PENDING_SECONDS + 1
-        session["pending"] = pending
+    clock.advance(timedelta(seconds=PENDING_SECONDS + 1))
     response = client.post(
         "/o/pops/login/code",
-        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+        data={
+            "code": fresh_code(actor.totp_secret, _clock(app)),
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert response.status_code == 302 and response.location == "/o/pops/login"
     assert not _is_signed_in(client)
@@ -184,7 +189,10 @@ def test_pending_step_from_one_charity_is_refused_on_another_charitys_code_page(
     page = client.get("/o/nepacs/login")
     response = client.post(
         "/o/nepacs/login/code",
-        data={"code": fresh_code(actor.totp_secret), "csrf_token": csrf_from(page.text)},
+        data={
+            "code": fresh_code(actor.totp_secret, _clock(app)),
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert response.status_code == 302 and response.location == "/o/nepacs/login"
     assert not _is_signed_in(client)
@@ -197,7 +205,7 @@ def test_wrong_code_is_refused_and_counts_towards_lockout(app, world):
     actor = world.actors["pops_liverpool"]
     client = app.test_client()
     _password_step(client, "pops", actor.username)
-    response = _code_step(client, "pops", _wrong_code(actor.totp_secret))
+    response = _code_step(client, "pops", _wrong_code(actor.totp_secret, app))
     assert response.status_code == 401
     assert WRONG_CODE in response.text
     assert not _is_signed_in(client)
@@ -207,7 +215,7 @@ def test_wrong_code_is_refused_and_counts_towards_lockout(app, world):
 
 def test_replayed_code_is_refused_for_a_second_sign_in(app, world):
     actor = world.actors["pops_liverpool"]
-    code = fresh_code(actor.totp_secret)
+    code = fresh_code(actor.totp_secret, _clock(app))
     first, second = app.test_client(), app.test_client()
     _password_step(first, "pops", actor.username)
     assert _code_step(first, "pops", code).status_code == 302
@@ -229,7 +237,7 @@ def test_replayed_code_is_refused_for_a_second_sign_in(app, world):
     ids=["passwords", "codes", "mixed"],
 )
 def test_lockout_after_threshold_failures_refuses_the_right_password_until_it_expires(
-    make_app, world, failures
+    make_app, world, clock, failures
 ):
     app = make_app(lockout_threshold=3, lockout_minutes=15)
     actor = world.actors["pops_liverpool"]
@@ -242,10 +250,12 @@ def test_lockout_after_threshold_failures_refuses_the_right_password_until_it_ex
             assert refused.status_code == 401
         else:
             assert _password_step(client, "pops", actor.username).status_code == 302
-            assert _code_step(client, "pops", _wrong_code(actor.totp_secret)).status_code == 401
+            assert (
+                _code_step(client, "pops", _wrong_code(actor.totp_secret, app)).status_code == 401
+            )
     with _user(app, actor.user_id) as user:
         assert user.locked_until is not None
-        remaining = user.locked_until - datetime.now(UTC)
+        remaining = user.locked_until - app.extensions["continuum"].clock()
         assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
 
     locked = _password_step(app.test_client(), "pops", actor.username)
@@ -254,8 +264,7 @@ def test_lockout_after_threshold_failures_refuses_the_right_password_until_it_ex
     unknown = _password_step(app.test_client(), "pops", "pops.nobodyatall")
     assert _refusal(locked, actor.username) == _refusal(unknown, "pops.nobodyatall")
 
-    with _user(app, actor.user_id) as user:  # fifteen minutes pass
-        user.locked_until -= timedelta(minutes=15)
+    clock.advance(timedelta(minutes=15))
     _sign_in(app.test_client(), world, "pops_liverpool")
 
 
@@ -265,15 +274,15 @@ def test_locked_account_refuses_even_the_right_code(make_app, world):
     client = app.test_client()
     assert _password_step(client, "pops", actor.username).status_code == 302
     for _ in range(2):
-        assert _code_step(client, "pops", _wrong_code(actor.totp_secret)).status_code == 401
-    assert _code_step(client, "pops", fresh_code(actor.totp_secret)).status_code == 401
+        assert _code_step(client, "pops", _wrong_code(actor.totp_secret, app)).status_code == 401
+    assert _code_step(client, "pops", fresh_code(actor.totp_secret, _clock(app))).status_code == 401
     assert not _is_signed_in(client)
 
 
 # --- enrolment -------------------------------------------------------------------------------
 
 
-def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world):
+def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world, clock):
     from app.security.totp import base32_to_secret, code_at
 
     user_id = _new_user(app, world, "pops.newstarter")
@@ -292,7 +301,7 @@ def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world)
 
     wrong = client.post(
         "/o/pops/login/enrol",
-        data={"code": _wrong_code(secret), "csrf_token": csrf_from(page.text)},
+        data={"code": _wrong_code(secret, app), "csrf_token": csrf_from(page.text)},
     )
     assert wrong.status_code == 401 and not _is_signed_in(client)
     with _user(app, user_id) as user:
@@ -300,7 +309,7 @@ def test_first_sign_in_goes_to_enrolment_and_a_correct_code_signs_in(app, world)
 
     right = client.post(
         "/o/pops/login/enrol",
-        data={"code": code_at(secret, time.time()), "csrf_token": csrf_from(page.text)},
+        data={"code": code_at(secret, clock().timestamp()), "csrf_token": csrf_from(page.text)},
     )
     assert right.status_code == 302 and right.location == "/"
     assert _is_signed_in(client)
@@ -344,11 +353,10 @@ def test_session_ends_when_the_fingerprint_changes(signed_in, change):
 @pytest.mark.parametrize(
     ("idle_seconds", "still_signed_in"), [(-60, True), (5, False)], ids=["inside", "past"]
 )
-def test_session_ends_after_idle_minutes(signed_in, app, idle_seconds, still_signed_in):
+def test_session_ends_after_idle_minutes(signed_in, app, clock, idle_seconds, still_signed_in):
     client = signed_in("pops_liverpool")
     limit = app.extensions["continuum"].settings.session_idle_minutes * 60
-    with client.session_transaction() as session:
-        session["seen_at"] = int(time.time()) - limit - idle_seconds
+    clock.advance(timedelta(seconds=limit + idle_seconds))
     response = client.get("/cases")
     if still_signed_in:
         assert response.status_code == 200
@@ -361,13 +369,18 @@ def test_session_ends_after_idle_minutes(signed_in, app, idle_seconds, still_sig
     ("over_seconds", "still_signed_in"), [(-60, True), (5, False)], ids=["inside", "past"]
 )
 def test_session_ends_after_absolute_hours_even_when_active(
-    signed_in, app, over_seconds, still_signed_in
+    signed_in, app, clock, over_seconds, still_signed_in
 ):
     client = signed_in("pops_liverpool")
-    limit = app.extensions["continuum"].settings.session_absolute_hours * 3600
-    with client.session_transaction() as session:
-        session["auth_at"] = int(time.time()) - limit - over_seconds
-        session["seen_at"] = int(time.time())
+    settings = app.extensions["continuum"].settings
+    signed_in_at = clock()
+    # Busy all day: a page every quarter of the idle limit, so idleness never ends the session.
+    step = timedelta(minutes=settings.session_idle_minutes / 4)
+    end = signed_in_at + timedelta(hours=settings.session_absolute_hours, seconds=over_seconds)
+    while clock() + step < end:
+        clock.advance(step)
+        assert client.get("/cases").status_code == 200
+    clock.set(end)
     response = client.get("/cases")
     if still_signed_in:
         assert response.status_code == 200
@@ -445,7 +458,7 @@ def test_code_form_without_valid_csrf_token_is_refused_and_spends_no_code(app, w
     actor = world.actors["pops_liverpool"]
     client = app.test_client()
     _password_step(client, "pops", actor.username)
-    code = fresh_code(actor.totp_secret)
+    code = fresh_code(actor.totp_secret, _clock(app))
     response = client.post("/o/pops/login/code", data=_with_token({"code": code}, token))
     assert response.status_code == 400
     assert not _is_signed_in(client)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -30,10 +30,11 @@ from app.models import (
 )
 from tenants.model import is_tenant_table
 from tests.conftest import csrf_from
+from tests.support.clock import DEFAULT_NOW
 from tests.support.world import World
 
-# The services' clock is UTC (app.domain.clock); so is "today" here.
-TODAY = datetime.now(UTC).date()
+# The day of the app's clock (the test's, tests/support/clock.py): a UTC day.
+TODAY = DEFAULT_NOW.date()
 YESTERDAY = TODAY - timedelta(days=1)
 AREAS = (
     "physical_health",

@@ -106,8 +106,8 @@ def test_charity_admin_cannot_sign_off_the_same_quarter_twice(admin, app_session
     assert _events(app_sessions, "quarter.sign_off") == 1
 
 
-def test_charity_admin_cannot_sign_off_a_quarter_not_over(admin, app_sessions):
-    current = Quarter.of(datetime.now(UTC).date())
+def test_charity_admin_cannot_sign_off_a_quarter_not_over(admin, app_sessions, clock):
+    current = Quarter.of(clock.today())
 
     response = _post(admin, f"/figures/{current.label}/sign-off", "/figures")
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -24,12 +25,15 @@ from app.domain.transfers import TransferReason
 from app.domain.vocabulary import ConsentPurpose, ContactKind, DataCategory
 from app.models import Case, CaseStatus, CaseTransfer
 from app.services import casework, transfers
+from app.services.audit import Origin
+from app.services.transfer_steps import steps_of
 from tests.conftest import csrf_from
 from tests.support.cases import Desk, desks, give_consent
+from tests.support.clock import DEFAULT_NOW
 from tests.support.world import World
 
-# The web's clock is the system's (UTC): the desks work on the same day.
-TODAY = datetime.now(UTC).date()
+# The app's clock is the test's (tests/support/clock.py); the desks read it too.
+TODAY = DEFAULT_NOW.date()
 CONTACT_SECRET = "Talked through the visit booking with Shannon at the gate"
 NOTE_SECRET = "Worried about the eldest at school this week"
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -40,8 +44,7 @@ Clients = Callable[[str], FlaskClient]
 
 @pytest.fixture
 def desk(app, world) -> Callable[..., Desk]:
-    factory = desks(app, world)
-    return lambda key: factory(key, TODAY)
+    return desks(app, world)
 
 
 @pytest.fixture
@@ -165,6 +168,37 @@ def test_pops_worker_offers_through_the_web_and_nepacs_manager_accepts_only_what
     assert "Transfer to NEPACS (Durham (HMP &amp; YOI)): accepted" in sender_page.text
     assert "Transfer to NEPACS (Durham (HMP &amp; YOI)): offered" in sender_page.text
     assert "Transfer this family&#39;s case" not in sender_page.text
+
+
+# --- steps dated by different clocks (issue 11) ---------------------------------------------------
+
+
+def test_an_offer_dated_hours_ahead_of_the_server_is_still_answered_and_shown_in_order(
+    signed_in: Clients, desk, world: World, case_id: uuid.UUID, all_rows: Sessions
+):
+    """The rule (docs/decisions.md, "One clock"): steps are ordered by their place in the
+    transfer, not by the time each clock wrote on them. An offer made by a desk (an import, the
+    demo's --today, a feed) whose clock runs six hours ahead of the server's is answered through
+    the web at the server's earlier time, and the page lists the answer after the offer."""
+    ahead = DEFAULT_NOW + timedelta(hours=6)
+    _consent_to_nepacs(desk, world, case_id)
+    importer = replace(desk("pops_liverpool"), origin=Origin("import", clock=lambda: ahead))
+    proposed = importer.do(transfers.propose_transfer, case_id, to_prison_code="DMI")
+    transfer_id = importer.do(transfers.offer_transfer, proposed.id).id
+
+    manager = signed_in("nepacs_manager")
+    declined = _step(manager, transfer_id, "decline", reason="no_capacity")
+    assert declined.status_code == 302, declined.text
+    assert _state(all_rows, transfer_id) == "declined"
+    with all_rows() as session:
+        taken = [(s.state, s.at) for s in steps_of(session, transfer_id)]
+    assert [state for state, _ in taken] == ["proposed", "offered", "declined"]
+    assert taken[-1][1] < taken[-2][1]  # the answer's own clock was behind the offer's
+
+    page = signed_in("pops_liverpool").get(f"/transfers/{transfer_id}")
+    timeline = page.text[page.text.index('id="steps"') :]
+    titles = re.findall(r'moj-timeline__title">([^<]+)<', timeline)
+    assert titles[:2] == ["Declined", "Offered"], titles  # newest first, by sequence
 
 
 # --- who sees what -------------------------------------------------------------------------------

@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory
 from app.domain.audit_chain import AuditDraft, AuditEvent
-from app.domain.clock import system_clock
 from app.models import AuditEntry
 from app.services import audit
 from tests.conftest import APP_ROLE
+from tests.support.clock import DEFAULT_NOW
 
 pytestmark = pytest.mark.postgres_only
 
 CHAIN = "concurrency-check"
 THREADS = 10
 PER_THREAD = 5
-ORIGIN = audit.Origin(source="203.0.113.7", clock=system_clock)
+ORIGIN = audit.Origin(source="203.0.113.7", clock=lambda: DEFAULT_NOW)
 
 
 @pytest.fixture

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from app.domain.outcomes import framework
+from tests.support.clock import DEFAULT_NOW
 
 CASES = "/api/v1/cases"
 TRANSFERS = "/api/v1/transfers"
@@ -26,8 +27,9 @@ CHILD = "Riley Apitestcase"
 
 
 def today() -> date:
-    """Today as the services see it (their clock is UTC)."""
-    return datetime.now(UTC).date()
+    """The day the app under test works on: its clock's default instant (tests/support/clock.py)
+    unless the test moves the clock."""
+    return DEFAULT_NOW.date()
 
 
 def days_ago(days: int) -> str:

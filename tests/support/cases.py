@@ -34,11 +34,13 @@ from app.services.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
+from tests.support.clock import DEFAULT_NOW
 from tests.support.world import World
 
 T = TypeVar("T")
-# The day desks work on unless told otherwise: after the world's cases opened (2025-06-01).
-TODAY = date(2026, 3, 2)
+# The day of the test clock's default instant (tests/support/clock.py): desks made by ``desks``
+# read the app's clock, so this is the day they and the app work on unless a test moves it.
+TODAY = DEFAULT_NOW.date()
 
 
 def add_family(session: Session, charity_id: uuid.UUID, prison_code: str) -> uuid.UUID:
@@ -107,7 +109,8 @@ class Desk:
     origin: Origin
 
     def at(self, day: date) -> Desk:
-        """The same actor with the clock set to ``day`` (09:30 UTC)."""
+        """The same actor with a clock of its own, stopped on ``day`` at 09:30 UTC: an actor
+        dated apart from the app (an import for a past day, say)."""
         return replace(self, origin=origin_on(day))
 
     def do(self, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -139,12 +142,13 @@ def context_of(world: World, key: str) -> TenantContext:
 
 
 def desks(app: Flask, world: World) -> Callable[..., Desk]:
-    """Desks for the world's actors, by actor key and (optionally) day; a test module's ``desk``
-    fixture returns this."""
+    """Desks for the world's actors, by actor key; a test module's ``desk`` fixture returns
+    this. A desk reads the app's clock (the test's), unless given a ``day`` of its own."""
     state = app.extensions["continuum"]
 
-    def factory(key: str, day: date = TODAY) -> Desk:
-        return Desk(context_of(world, key), state.session_factory, state.root_key, origin_on(day))
+    def factory(key: str, day: date | None = None) -> Desk:
+        origin = Origin("test", state.clock) if day is None else origin_on(day)
+        return Desk(context_of(world, key), state.session_factory, state.root_key, origin)
 
     return factory
 

@@ -22,18 +22,18 @@ from werkzeug.test import TestResponse
 
 from app.api.oauth import require_oauth
 from app.domain.audit_chain import PLATFORM_CHAIN
-from app.domain.clock import system_clock
 from app.models import AuditEntry, OAuthClient, OAuthToken, Organisation
 from app.models.oauth import METRICS_READ
 from app.services.audit import Origin
 from app.services.oauth_clients import create_client, issue_token, new_access_token
 from tenants.flask import current_tenant_or_none
+from tests.support.clock import DEFAULT_NOW
 from tests.support.world import World
 
 TOKEN_URL = "/oauth/token"
 PROBE = "/api/v1/test-probe/figures"
 PROBE_VIEW = "/api/v1/test-probe/view"
-ORIGIN = Origin("test", system_clock)
+ORIGIN = Origin("test", lambda: DEFAULT_NOW)
 
 
 def _probe() -> object:
@@ -121,7 +121,7 @@ def store_token(
     """A token stored as the token endpoint stores one, with any scope and issue time: what a
     silently narrowed request, or one made long ago, would have left."""
     secret = new_access_token()
-    when = system_clock() - issued_ago
+    when = app.extensions["continuum"].clock() - issued_ago
     with app.extensions["continuum"].session_factory() as session:
         client = session.get(OAuthClient, uuid.UUID(client_id))
         assert client is not None

@@ -122,9 +122,25 @@ def test_the_platform_proposes_from_a_movement_and_the_sender_offers():
     assert t.offer(proposed, SENDER, _at(1), consent_ok=True).state is TransferState.OFFERED
 
 
-def test_a_step_cannot_be_dated_before_the_one_it_follows():
-    with pytest.raises(t.StepNotAllowed):
-        t.accept(_offered(), RECEIVER, _at(0.5), consent_ok=True)
+def test_a_step_dated_by_a_clock_behind_the_last_one_still_follows_it():
+    # The offer was dated by a clock an hour ahead (a desk, an import, the demo's --today); the
+    # receiver's server says half past nine. Steps follow one another by their place in the
+    # list; their times are what each clock said (docs/decisions.md, "One clock").
+    accepted = t.accept(_offered(), RECEIVER, _at(0.5), consent_ok=True)
+    assert [s.state for s in accepted.steps] == [
+        TransferState.PROPOSED,
+        TransferState.OFFERED,
+        TransferState.ACCEPTED,
+    ]
+    assert accepted.steps[-1].at == _at(0.5)
+
+
+def test_an_offer_dated_ahead_lapses_by_its_own_date_not_the_acceptors():
+    offered = _offered()
+    assert offered.expires_at == _at(1) + t.DEFAULT_OFFER_LIFE
+    assert not offered.is_overdue(_at(0.5))
+    with pytest.raises(t.OfferExpired):
+        t.accept(offered, RECEIVER, offered.expires_at, consent_ok=True)
 
 
 # --- properties over any sequence of steps -----------------------------------------------------
