@@ -5,6 +5,7 @@
 #   tests/clock-sweep.sh -j 2       two runs at once (each run is one process; see below)
 #   tests/clock-sweep.sh hours      only the whole suite at 00:05 and 23:55 UTC
 #   tests/clock-sweep.sh dates      only the date-handling modules on the awkward days
+#   SWEEP_ONLY="leap-day-2028" tests/clock-sweep.sh    only the runs named
 #
 # Two clocks are moved. The machine's, with libfaketime (Debian's `faketime`), in every run:
 # anything that still read the wall clock behind the app's back would see the odd hour. And, in
@@ -13,7 +14,8 @@
 # of "today" is the awkward day too.
 #
 # pytest-xdist's workers hang under libfaketime, so every run here is a single process, bounded
-# by `timeout`; pytest may also not exit after its summary (PostgreSQL teardown under a faked
+# by `timeout` (the monotonic clock is faked too: with FAKETIME_DONT_FAKE_MONOTONIC, Python's
+# time.sleep fails with EINVAL); pytest may also not exit after its summary (PostgreSQL teardown under a faked
 # clock), so a run is judged by its summary line, not its exit status. Logs stay in
 # $SWEEP_LOGS (a new temporary directory by default); the table at the end is the result.
 set -uo pipefail
@@ -83,6 +85,14 @@ if [[ ${which} == all || ${which} == dates ]]; then
     runs+=("clocks-back|Europe/London|2026-10-25T00:30:00Z|dates")
     # At 23:55 UTC on 30 June, Kiritimati's local date is already 1 July, the next quarter.
     runs+=("kiritimati|Pacific/Kiritimati|2026-06-30T23:55:00Z|dates")
+fi
+# SWEEP_ONLY="leap-day-2028 kiritimati" keeps only the runs named.
+if [[ -n ${SWEEP_ONLY:-} ]]; then
+    kept=()
+    for run in "${runs[@]}"; do
+        [[ " ${SWEEP_ONLY} " == *" ${run%%|*} "* ]] && kept+=("${run}")
+    done
+    runs=("${kept[@]}")
 fi
 ((${#runs[@]} > 0)) || { echo "usage: $0 [-j N] [all|hours|dates]" >&2; exit 2; }
 
