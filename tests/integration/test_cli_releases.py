@@ -1,13 +1,15 @@
 """``continuum releases`` on SQLite and PostgreSQL: each charity's admin signs the quarter off,
 the operator builds it with a progress bar, lists it, and publishes it once; a user who is not
 the charity's admin, a quarter not signed off by everyone, a quarter not over and a quarter
-that is no quarter are all refused with the reason. The command line runs on today's clock, so
-2026Q3 is over."""
+that is no quarter are all refused with the reason. The command line runs on the app's clock,
+this module's: a Monday after 2026Q3 ended, wherever the clock sweep puts the suite's default
+instant (tests/support/clock.py)."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from app.models.releases import Release
 from app.services.releases import published_releases
+from tests.support.clock import ManualClock
 
 CHARITY_ADMINS = (("pops", "pops.admin"), ("nepacs", "admin"), ("pact", "admin"))
 STEPS = (
@@ -23,6 +26,11 @@ STEPS = (
     "applying disclosure control",
     "storing the draft",
 )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
 
 
 def run(app: Flask, *args: str):  # type: ignore[no-untyped-def]

@@ -3,8 +3,9 @@ signs off a finished quarter once and only once; the coordinator builds a quarte
 every charity serving in it has signed off, reviews the draft and publishes it once; a revision
 needs a reason; other roles get 403; every refused step writes nothing.
 
-The web takes "today" from the system clock, so 2026Q3 is a finished quarter here and the
-quarter of today is not.
+The app's clock is this module's: a Monday after 2026Q3 ended, wherever the clock sweep puts
+the suite's default instant (tests/support/clock.py), so 2026Q3 is a finished quarter here and
+the quarter of the clock's day is not.
 """
 
 from __future__ import annotations
@@ -25,9 +26,19 @@ from app.services.audit import Origin
 from app.services.sign_offs import sign_off_quarter
 from tests.conftest import csrf_from
 from tests.integration.test_metrics import desk, seeded  # noqa: F401
+from tests.support.clock import ManualClock
 from tests.support.world import World
 
+AFTER_Q3 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
 Q3 = Quarter(2026, 3)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(AFTER_Q3)
+
+
 ORIGIN = Origin("test", lambda: datetime(2026, 10, 25, 9, 0, tzinfo=UTC))
 SIGNERS = {"pops": "pops_admin", "nepacs": "nepacs_manager", "pact": "pact_manager"}
 
