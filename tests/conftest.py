@@ -139,6 +139,11 @@ def _take_down_walls(app: Flask) -> None:
         import tenants.guard
 
         tenants.guard.shared_rows = _shared_rows_without_receiver_sees
+    if "server_sessions" in NEGATIVE_CONTROL:
+        from app.services import accounts
+
+        # Every session the cookie names counts as open: only the cookie and the epoch remain.
+        accounts.web_session_is_live = lambda *_args: True
     if "consent_gate" in NEGATIVE_CONTROL:
         from app.services import (
             transfer_platform,

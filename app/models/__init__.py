@@ -8,7 +8,7 @@ from app.models.consent import ConsentRecord
 from app.models.families import EqualityMonitoring, Family, FamilyMember, PersonInCustody
 from app.models.keys import DataKeyRecord
 from app.models.oauth import OAuthClient, OAuthToken
-from app.models.people import ApiToken, User, UserPrison
+from app.models.people import ApiToken, User, UserPrison, WebSession
 from app.models.reference import Organisation, Prison, Service
 from app.models.releases import QuarterSignOff, Release, ReleaseProtection
 from app.models.transfers import CaseTransfer, CaseTransferStep, Notification, TransferOffer
@@ -45,4 +45,5 @@ __all__ = [
     "TransferOffer",
     "User",
     "UserPrison",
+    "WebSession",
 ]

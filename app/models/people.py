@@ -1,4 +1,5 @@
-"""Staff accounts, the prisons each may see, and their personal API tokens."""
+"""Staff accounts, the prisons each may see, their personal API tokens and their signed-in
+browser sessions."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class User(RandomId, Timestamps, Base):
     totp_last_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Raising the epoch ends every session the user has (it is part of the session's user id).
+    # Raising the epoch ends every session the user has (it is part of the session's user id);
+    # ending one session is its ``web_sessions`` row's business.
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Set when someone else chose the password (an admin's set-up password, the CLI): until the
     # user picks their own, every page but the change-password page redirects there.
@@ -105,6 +107,28 @@ class ApiToken(RandomId, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(RandomId, Base):
+    """One signed-in browser session, kept on the server so that signing out ends it there.
+
+    The session cookie is signed, not stored: without this row a copy of it kept working after
+    sign-out until a timeout (issue 13). Each sign-in makes 256 random bits that travel in the
+    cookie; the row keeps their SHA-256 digest (as ``api_tokens``), so the table alone cannot
+    make a working cookie. A request is signed in only while its row exists and is not ended.
+    Ending every session of a user at once stays the epoch's job (``User.session_epoch``).
+    """
+
+    __tablename__ = "web_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # Set once, never cleared: at sign-out, at a request that finds the session timed out, or
+    # when a password change moves the browser to a new session.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 def _session_id(user: User) -> str:

@@ -1,19 +1,20 @@
-"""Staff accounts: creation, the two sign-in steps, lockout, changing the password, ending
-sessions, API tokens."""
+"""Staff accounts: creation, the two sign-in steps, lockout, changing the password, signed-in
+sessions and ending them, API tokens."""
 
 from __future__ import annotations
 
 import math
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError, InvalidInput
-from app.models import ApiToken, Organisation, User, UserPrison
+from app.models import ApiToken, Organisation, User, UserPrison, WebSession
 from app.security import totp
 from app.security.passwords import (
     MIN_LENGTH,
@@ -353,6 +354,45 @@ def change_password(
 def end_all_sessions(session: Session, user: User) -> None:
     """Every session of this user, on every device, ends at its next request."""
     user.session_epoch += 1
+    session.commit()
+
+
+def open_web_session(session: Session, user: User, now: datetime) -> str:
+    """A new signed-in session for ``user``, kept on the server. Returns the secret the session
+    cookie carries (256 random bits); only its digest is stored."""
+    secret = secrets.token_urlsafe(32)
+    session.add(WebSession(user_id=user.id, token_hash=token_digest(secret), created_at=now))
+    session.commit()
+    return secret
+
+
+def web_session_is_live(session: Session, user_id: uuid.UUID, secret: str) -> bool:
+    """Whether the session whose cookie carries ``secret`` belongs to this user and has not
+    ended. The cookie's own timeouts and the user's epoch are checked apart from this."""
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(secret)))
+    return row is not None and row.user_id == user_id and row.ended_at is None
+
+
+def end_web_session(session: Session, secret: str, now: datetime) -> None:
+    """This one session ends on the server: any copy of its cookie signs nobody in again. The
+    user's other sessions carry on."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == token_digest(secret), WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    session.commit()
+
+
+def forget_web_sessions(session: Session, user: User, started_before: datetime) -> None:
+    """Drop the user's sessions started before ``started_before`` (the absolute timeout ago),
+    ended or not: none of them can sign anyone in again, so the table keeps only the last
+    working day's sessions."""
+    session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user.id, WebSession.created_at < started_before
+        )
+    )
     session.commit()
 
 

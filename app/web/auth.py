@@ -17,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.domain.errors import InvalidInput, NotFound
@@ -29,7 +29,7 @@ from app.services import accounts
 from app.services.accounts import LockoutPolicy, SignInRefused
 from app.services.reference import organisation_by_slug
 from app.web.audit import request_origin
-from app.web.security import renew_session, start_session
+from app.web.security import end_session, renew_session, start_session
 from tenants.flask import db_session
 
 bp = Blueprint("auth", __name__)
@@ -178,8 +178,7 @@ def enrol(slug: str) -> str | Response:
 @bp.post("/logout")
 def logout() -> Response:
     slug = current_user.organisation.slug
-    logout_user()
-    session.clear()
+    end_session()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login", slug=slug))
 
@@ -220,7 +219,6 @@ def end_all_sessions() -> Response:
     user = current_user._get_current_object()
     slug = user.organisation.slug
     accounts.end_all_sessions(db_session(), user)
-    logout_user()
-    session.clear()
+    end_session()
     flash("You have been signed out on every device.", "success")
     return redirect(url_for("auth.login", slug=slug))

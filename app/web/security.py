@@ -5,21 +5,32 @@ an endpoint not named in ``PUBLIC_ENDPOINTS`` needs a signed-in member of staff 
 personal token on the API; a view marked by ``require_oauth`` (app.api.oauth) checks a ministry
 client's token itself. Forgetting a decorator therefore fails safe. A user whose password
 someone else chose reaches only ``PASSWORD_CHANGE_ENDPOINTS`` until they choose their own.
+
+Ending a session. Flask's session is a signed cookie the server does not keep, so clearing it at
+sign-out only empties the browser's copy: any other copy (a saved cookie, a shared computer's
+profile, a thief's) stayed signed in until a timeout (issue 13). Each sign-in therefore opens a
+server-side session (``web_sessions``, app.services.accounts) whose random secret travels in the
+cookie; the user loader signs a request in only while that session is open, and sign-out ends it.
+That ends one session and leaves the user's other devices signed in; ending all of them at once
+(signing out everywhere, a password change, an admin's reset or deactivation) stays the epoch's
+job, one number on the user's row rather than a row per session to find and end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
 from app.domain.errors import Forbidden
 from app.extensions import app_clock, login_manager
 from app.models import User
+from app.services import accounts
 from tenants.flask import db_session, set_actor
 
 PUBLIC_ENDPOINTS = frozenset(
@@ -38,6 +49,9 @@ PUBLIC_ENDPOINTS = frozenset(
 
 # All a signed-in user may reach while they must change their password (static is public).
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+
+# The key in the session cookie for the secret of its server-side session.
+WEB_SESSION_KEY = "web_session"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,29 +88,60 @@ def _load_user(session_id: str) -> User | None:
     user = db_session().get(User, parsed)
     if user is None or not user.active or str(user.session_epoch) != epoch:
         return None
+    secret = session.get(WEB_SESSION_KEY)
+    if not isinstance(secret, str) or not accounts.web_session_is_live(
+        db_session(), user.id, secret
+    ):
+        return None
     return user
 
 
-def start_session(user: User) -> None:
-    """Called once both sign-in steps pass; a fresh session id prevents fixation."""
-    from flask_login import login_user
+def _absolute_limit() -> datetime:
+    """Sessions that began before this have outlived the absolute timeout."""
+    settings = current_app.extensions["continuum"].settings
+    return app_clock()() - timedelta(hours=settings.session_absolute_hours)
 
+
+def _begin(user: User, auth_at: int) -> None:
+    secret = accounts.open_web_session(db_session(), user, app_clock()())
     session.clear()
     login_user(user, remember=False, fresh=True)
     # Not session.permanent: flask-login's strong protection only marks a permanent session
     # non-fresh when the fingerprint changes, instead of ending it. Timeouts are enforced here.
-    now = _now()
-    session["auth_at"] = now
-    session["seen_at"] = now
+    session[WEB_SESSION_KEY] = secret
+    session["auth_at"] = auth_at
+    session["seen_at"] = _now()
+
+
+def start_session(user: User) -> None:
+    """Called once both sign-in steps pass; a fresh session, on the server and in the cookie,
+    prevents fixation. The user's sessions past the absolute timeout are forgotten first."""
+    accounts.forget_web_sessions(db_session(), user, _absolute_limit())
+    _begin(user, _now())
 
 
 def renew_session(user: User) -> None:
     """After the user's own action raised their session epoch (a password change): this
-    browser's session carries the new epoch, so only the others end. The sign-in time is kept,
-    so the absolute timeout still counts from the sign-in."""
+    browser's session carries the new epoch, so only the others end; it moves to a new
+    server-side session too, so a copy of the cookie from before the change is refused. The
+    sign-in time is kept, so the absolute timeout still counts from the sign-in."""
     auth_at = session.get("auth_at", 0)
-    start_session(user)
-    session["auth_at"] = auth_at
+    _end_server_session()
+    _begin(user, auth_at)
+
+
+def _end_server_session() -> None:
+    secret = session.get(WEB_SESSION_KEY)
+    if isinstance(secret, str):
+        accounts.end_web_session(db_session(), secret, app_clock()())
+
+
+def end_session() -> None:
+    """Sign this browser out: its server-side session ends, so no copy of the cookie signs
+    anyone in again, and the cookie is emptied. The user's other sessions carry on."""
+    _end_server_session()
+    logout_user()
+    session.clear()
 
 
 def _session_expired() -> bool:
@@ -136,8 +181,7 @@ def _authenticate() -> Response | None:
         return redirect(url_for("auth.choose_organisation"))
     if _session_expired():
         slug = current_user.organisation.slug
-        logout_user()
-        session.clear()
+        end_session()
         set_actor(None)
         flash("You were signed out because your session expired. Sign in again.", "important")
         return redirect(url_for("auth.login", slug=slug))

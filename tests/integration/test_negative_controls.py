@@ -185,3 +185,21 @@ def test_receiver_tests_fail_without_receiver_sees_in_the_orm_guard_on_sqlite():
         assert any(expected in name for name in failed), (
             f"{expected} did not fail:\n{output[-3000:]}"
         )
+
+
+def test_session_end_tests_fail_without_the_server_side_session_check_on_sqlite():
+    """With every server-side session counted as open, a copy of the cookie outlives sign-out
+    again (issue 13 item 1), for a caseworker and for the ministry's analyst alike; the endings
+    that raise the user's epoch still end every copy, so only sign-out's tests fail."""
+    code, output = _rerun(
+        "server_sessions", "tests/integration/test_session_end.py", "-k", "sqlite", "-rf"
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    prefix = "tests/integration/test_session_end.py::"
+    assert failed == {
+        f"{prefix}test_a_copied_cookie_reads_and_writes_nothing_after_the_session_ends"
+        "[sqlite-sign_out]",
+        f"{prefix}test_a_ministry_analysts_copied_cookie_reads_nothing_after_the_session_ends"
+        "[sqlite-sign_out]",
+    }, output[-3000:]

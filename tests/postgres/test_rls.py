@@ -32,6 +32,7 @@ NOT_TENANT_OWNED = {
     "users": "staff accounts, looked up before any context exists (sign-in)",
     "user_prisons": "staff site assignments",
     "api_tokens": "token digests, looked up before any context exists",
+    "web_sessions": "signed-in sessions' digests, looked up before any context exists",
     "data_keys": "wrapped data keys; useless without the root key, which is never in the database",
     "oauth_clients": "the ministry's API clients and their secrets' digests; no case data",
     "oauth_tokens": "access token digests, looked up before any context exists",
