@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from app.db import make_engine, make_session_factory
+from app.extensions import limiter
 from app.migrate import upgrade
 from app.security import totp
 from app.security.keyring import LocalRootKey
@@ -338,16 +339,27 @@ def make_app(
     database: Database, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
+    limit_stores: list[object] = []
 
     def factory(**overrides: object) -> Flask:
         app = create_app(_settings(tmp_path, database, **overrides), clock)
         _take_down_walls(app)
         apps.append(app)
+        limit_stores.append(limiter.storage)
         return app
 
     yield factory
     for app in apps:
         app.extensions["continuum"].engine.dispose()
+    # Each app's in-memory rate-limit store starts a 10 ms expiry timer thread. Under the clock
+    # sweep's libfaketime a timed wait on the faked monotonic clock lasts as long as the fake
+    # offset (hours), and those non-daemon threads kept pytest from exiting after its summary;
+    # a negative control's inner run (test_negative_controls.py) then timed out. Cancelling the
+    # pending timer is what a server's shutdown would do.
+    for storage in limit_stores:
+        timer = getattr(storage, "timer", None)
+        if timer is not None:
+            timer.cancel()
 
 
 @pytest.fixture

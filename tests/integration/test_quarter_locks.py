@@ -3,6 +3,10 @@
 nothing is written; a contact in the next quarter, or at a charity that has not signed off, is
 fine; after the coordinator reopens the quarter it is allowed again. A negative control removes
 the listener and shows the same write going through, so these tests would notice it missing.
+
+The app's clock is this module's, a Monday after both contact days, wherever the clock sweep puts
+the suite's default instant (tests/support/clock.py): a contact dated in 2026Q3 is then refused
+for the lock, never for being in the future.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tests.conftest import csrf_from
 from tests.integration.test_metrics import desk  # noqa: F401
 from tests.support.api_bodies import CASES, contact
 from tests.support.cases import Desk
+from tests.support.clock import ManualClock
 from tests.support.world import World
 
 Q3 = Quarter(2026, 3)
@@ -37,6 +42,11 @@ IN_Q3, IN_Q4 = date(2026, 9, 1), date(2026, 10, 5)
 ORIGIN = Origin("test", lambda: datetime(2026, 10, 25, 9, 0, tzinfo=UTC))
 # The day the worker writes: after both contact days.
 TODAY = date(2026, 10, 25)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
 
 
 def _contacts(sessions: sessionmaker[Session], case_id: uuid.UUID) -> int:
