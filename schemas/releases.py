@@ -72,6 +72,15 @@ class RulesOut(OutputSchema):
     )
     averages_over_at_least = fields.Integer(dump_only=True)
     secondary_suppression = fields.String(dump_only=True)
+    suppression_partners = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "what ties a cell suppressed to protect another to it: "
+            "'declared-sums', or 'declared-sums-and-definitions' (docs/metrics.md); "
+            "absent from releases built before the definitions were modelled",
+            "example": "declared-sums-and-definitions",
+        },
+    )
 
 
 class CharityOut(OutputSchema):

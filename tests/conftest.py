@@ -145,6 +145,11 @@ def _take_down_walls(app: Flask) -> None:
 
         # Every session the cookie names counts as open: only the cookie and the epoch remain.
         accounts.web_session_is_live = lambda *_args: True
+    if "release_relations" in NEGATIVE_CONTROL:
+        from app.domain import disclosure_model, release_draft
+
+        # Cut the protector back to declared sums: the definitions' relations are gone.
+        release_draft._relations = lambda *_args: ((), disclosure_model.Relations())
     if "consent_gate" in NEGATIVE_CONTROL:
         from app.services import (
             transfer_platform,

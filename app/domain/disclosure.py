@@ -23,6 +23,7 @@ from app.domain.disclosure_audit import Auditor, audit_release
 from app.domain.disclosure_model import (
     OUTSIDER,
     TOTAL,
+    AtMost,
     Audit,
     CannotProtect,
     Cell,
@@ -37,6 +38,8 @@ from app.domain.disclosure_model import (
     PublishedRelease,
     Range,
     Records,
+    Relations,
+    StandsOn,
     Sum,
     Table,
     grid,
@@ -52,6 +55,7 @@ from app.domain.disclosure_rules import (
 __all__ = [
     "OUTSIDER",
     "TOTAL",
+    "AtMost",
     "Audit",
     "CannotProtect",
     "Cell",
@@ -66,6 +70,8 @@ __all__ = [
     "PublishedRelease",
     "Range",
     "Records",
+    "Relations",
+    "StandsOn",
     "Sum",
     "Table",
     "audit_release",
@@ -75,6 +81,10 @@ __all__ = [
     "publish",
     "round_to_base",
 ]
+
+
+# Whatever ties cells together for a reader: secondary suppression looks for partners along it.
+Link = Sum | AtMost | StandsOn
 
 
 def protect_release(
@@ -96,11 +106,17 @@ def protect_release(
     _check(cells)
     small = {cell.key for cell in cells if is_small(cell, rules)}
     suppressed = with_their_bases(small, cells)
-    cost = {cell.key: int(cell.value) for cell in cells if cell.kind is not Kind.AVERAGE}
-    sums_of: dict[CellKey, list[Sum]] = {}
-    for s in (*(s for release in history for s in release.sums), *draft.all_sums()):
-        for key in s.cells():
-            sums_of.setdefault(key, []).append(s)
+    # What hiding a cell costs the reader: its count, or for an average the families behind it.
+    cost = {
+        cell.key: cell.families if cell.kind is Kind.AVERAGE else int(cell.value) for cell in cells
+    }
+    sums_of: dict[CellKey, list[Link]] = {}
+    links: list[Link] = [*(s for release in history for s in release.sums), *draft.all_sums()]
+    links += [*(r for release in history for r in release.relations.links())]
+    links += draft.relations.links()
+    for link in links:
+        for key in link.cells():
+            sums_of.setdefault(key, []).append(link)
     auditor = Auditor(rules, knowledge)
     scope = {cell.key for cell in cells}
     while True:
@@ -157,6 +173,7 @@ def publish(
         tuple(publish_cell(cell, cell.key in hidden, rules) for cell in draft.cells()),
         draft.all_sums(),
         tuple(sorted(set(small))),
+        draft.relations,
     )
 
 
@@ -172,7 +189,7 @@ def _check(cells: Sequence[Cell]) -> None:
 def _complements(
     pinned: Mapping[CellKey, set[CellKey]],
     suppressed: set[CellKey],
-    sums_of: Mapping[CellKey, list[Sum]],
+    sums_of: Mapping[CellKey, list[Link]],
     cost: Mapping[CellKey, int],
 ) -> set[CellKey]:
     """One round of complementary suppressions, cheapest first, ties broken by key.
@@ -212,7 +229,7 @@ def _cheapest(
 def _nearest(
     start: CellKey,
     avoid: set[CellKey],
-    sums_of: Mapping[CellKey, list[Sum]],
+    sums_of: Mapping[CellKey, list[Link]],
     cost: Mapping[CellKey, int],
 ) -> CellKey | None:
     """The cheapest published cell of this release nearest to ``start`` in the graph of sums."""

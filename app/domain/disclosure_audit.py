@@ -36,6 +36,9 @@ from app.domain.disclosure_model import (
 )
 from app.domain.disclosure_rules import known_interval
 
+# The table of the slack variables turning each ``AtMost`` into a sum; no release has it.
+SLACK_TABLE = "(slack)"
+
 
 @dataclass(frozen=True)
 class _Part:
@@ -52,6 +55,7 @@ class _View:
     bounds: dict[CellKey, Bound]
     audited: frozenset[CellKey]
     small: frozenset[CellKey]
+    capped: frozenset[CellKey]  # small counts of families: every reader knows they are small
     parts: tuple[_Part, ...]
 
 
@@ -110,6 +114,7 @@ class Auditor:
                             math.ceil(low - SLACK) - mine,
                             None if high is None else math.floor(high + SLACK) - mine,
                             key in view.small,
+                            key in view.capped,
                         )
                     )
         ranges.sort(key=lambda r: (r.key, r.attacker != OUTSIDER, r.attacker))
@@ -133,13 +138,19 @@ class Auditor:
                 found |= {
                     key
                     for key in audited
-                    if _pins(ranges[key], key in view.small, floor[key], self.rules.base)
+                    if _pins(
+                        ranges[key],
+                        key in view.small,
+                        floor[key],
+                        self.rules.base,
+                        key in view.capped,
+                    )
                 }
                 continue
             if memo not in self._decided:
                 small = view.small & set(audited)
                 self._decided[memo] = pinned(
-                    part.keys, part.sums, bounds, audited, small, self.rules.base
+                    part.keys, part.sums, bounds, audited, small, self.rules.base, view.capped
                 )
             found |= self._decided[memo]
         return found
@@ -166,11 +177,13 @@ class Auditor:
         return questions
 
 
-def _pins(extremes: tuple[float, float | None], small: bool, floor: int, base: int) -> bool:
+def _pins(
+    extremes: tuple[float, float | None], small: bool, floor: int, base: int, capped: bool
+) -> bool:
     low, high = extremes
     if small and low > floor + SLACK:
         return True
-    return high is not None and high - low < base - SLACK
+    return not capped and high is not None and high - low < base - SLACK
 
 
 def _known(key: CellKey, bound: Bound, own: int, whole: bool) -> Bound:
@@ -206,12 +219,23 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
     small: set[CellKey] = set()
     sums: dict[tuple[CellKey, tuple[CellKey, ...]], Sum] = {}
     averages: set[CellKey] = set()
+    published_averages: set[CellKey] = set()
+    families_cells: set[CellKey] = set()
+    ceiling: dict[CellKey, int] = {}
     for release in releases:
         small.update(release.suppressed_as_small)
+        for key in release.suppressed_as_small:
+            ceiling[key] = release.rules.threshold - 1
+        for key in release.relations.hidden:
+            bounds.setdefault(key, (0, None))
         for cell in release.cells:
             if cell.kind is Kind.AVERAGE:
                 averages.add(cell.key)
+                if not cell.suppressed:
+                    published_averages.add(cell.key)
                 continue
+            if cell.kind is Kind.FAMILIES:
+                families_cells.add(cell.key)
             low, high = bounds.get(cell.key, (0, None))
             if cell.suppressed:
                 suppressed.add(cell.key)
@@ -224,6 +248,25 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
             bounds[cell.key] = (low, high)
         for s in release.sums:
             sums.setdefault((s.total, tuple(sorted(s.parts))), s)
+        for relation in release.relations.at_most:
+            # smaller + slack = larger, the slack a whole number no one sees.
+            slack = CellKey(SLACK_TABLE, str(relation.smaller), str(relation.larger))
+            bounds.setdefault(slack, (0, None))
+            s = Sum(relation.larger, (relation.smaller, slack))
+            sums.setdefault((s.total, tuple(sorted(s.parts))), s)
+        for stands in release.relations.stands_on:
+            if stands.average in published_averages:
+                low, high = bounds.get(stands.families, (0, None))
+                bounds[stands.families] = (max(low, release.rules.threshold), high)
+    # Kerckhoffs: the reader knows the algorithm, so the audit grants it the one thing the legend
+    # withholds: which suppressed counts of families are small, and so under the threshold.
+    capped = small & families_cells & (suppressed - published)
+    for key in capped:
+        low, high = bounds[key]
+        top = ceiling[key] if high is None else min(high, ceiling[key])
+        if low > top:
+            raise InconsistentHistory(f"{key}: a small cell the releases prove is not small")
+        bounds[key] = (low, top)
     for s in sums.values():
         for key in s.cells():
             if key in averages:
@@ -234,7 +277,7 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
     parts = _parts(bounds, sums.values())
     if scope is not None:
         parts = tuple(part for part in parts if any(key in scope for key in part.keys))
-    return _View(bounds, audited, frozenset(small & audited), parts)
+    return _View(bounds, audited, frozenset(small & audited), frozenset(capped), parts)
 
 
 def _parts(bounds: dict[CellKey, Bound], sums: Iterable[Sum]) -> tuple[_Part, ...]:

@@ -206,16 +206,19 @@ def pinned(
     audited: Sequence[CellKey],
     small: Set[CellKey],
     base: int,
+    capped: Set[CellKey] = frozenset(),
 ) -> set[CellKey]:
     """The audited cells whose range is narrower than ``base``, or that are ``small`` and above
     their floor, found with as few solves as can be: the answer ``extremes`` would give, without
     the exact greatest value of every cell (a point ``base`` above its least value settles it).
+    A ``capped`` cell (small, and known to every reader to be under the threshold) is pinned
+    only by being shown present: its narrow range is public knowledge, not a finding.
     """
     if not sums:
         return {
             key
             for key, (low, high) in zip(keys, bounds, strict=True)
-            if key in audited and high is not None and high - low < base
+            if key in audited and key not in capped and high is not None and high - low < base
         }
     region, cells = _start(keys, sums, bounds, audited)
     found: set[int] = set()
@@ -224,7 +227,9 @@ def pinned(
             found.add(i)
     unbounded = region.unbounded([i for i in cells if i not in found])
     # Two points of the region base apart in a cell settle it; the lowest seen is the reference.
-    open_cells = [i for i in cells if i not in found and i not in unbounded]
+    open_cells = [
+        i for i in cells if i not in found and i not in unbounded and keys[i] not in capped
+    ]
 
     def unsettled() -> list[int]:
         return [i for i in open_cells if region.highest[i] - region.lowest[i] < base - SLACK]

@@ -4,7 +4,9 @@ A release is a set of tables of cells. Each cell is a count of families, a count
 families have (children, contacts) with the number of families behind it, or an average (a mean,
 median or rate) over families. Marginal totals are cells like any other; the additive relations
 between cells (a total is the sum of its parts) are declared as ``Sum`` constraints, because they
-are exactly what a reader uses to work a suppressed cell out. Cell keys are global across
+are exactly what a reader uses to work a suppressed cell out. What the definitions say besides
+sums (one count at most another, an average standing on at least the threshold of families, a
+quantity no table publishes) are ``Relations``. Cell keys are global across
 releases: put the period in the table name (``2026Q3 families``); a revised release of the same
 quarter reuses its keys, so the audit treats the two as one quantity.
 """
@@ -125,6 +127,58 @@ class Sum:
 
 
 @dataclass(frozen=True)
+class AtMost:
+    """A relation a reader knows from the definitions: ``smaller`` is at most ``larger`` (the
+    families with a need are among a region's families supported)."""
+
+    smaller: CellKey
+    larger: CellKey
+
+    def __post_init__(self) -> None:
+        if self.smaller == self.larger:
+            raise ValueError(f"{self.smaller}: a cell is trivially at most itself")
+
+    def cells(self) -> tuple[CellKey, ...]:
+        return (self.larger, self.smaller)
+
+
+@dataclass(frozen=True)
+class StandsOn:
+    """A published average stands on at least the threshold of ``families``: the rules publish a
+    mean or median only over that many, so a reader seeing it knows as much."""
+
+    average: CellKey
+    families: CellKey
+
+    def cells(self) -> tuple[CellKey, ...]:
+        return (self.families, self.average)
+
+
+@dataclass(frozen=True)
+class Relations:
+    """What a reader knows besides declared sums, derived from the definitions.
+
+    ``hidden`` names quantities every reader reasons about that no table publishes (a region's
+    families supported in the quarter, which the prison table's rows may count twice); they are
+    whole numbers, zero or more, and never audited.
+    """
+
+    hidden: tuple[CellKey, ...] = ()
+    at_most: tuple[AtMost, ...] = ()
+    stands_on: tuple[StandsOn, ...] = ()
+
+    def links(self) -> tuple[AtMost | StandsOn, ...]:
+        return (*self.at_most, *self.stands_on)
+
+    def __add__(self, other: Relations) -> Relations:
+        return Relations(
+            (*self.hidden, *other.hidden),
+            (*self.at_most, *other.at_most),
+            (*self.stands_on, *other.stands_on),
+        )
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     cells: tuple[Cell, ...]
@@ -187,6 +241,7 @@ class Draft:
     name: str
     tables: tuple[Table, ...]
     sums: tuple[Sum, ...] = ()
+    relations: Relations = Relations()
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(cell for table in self.tables for cell in table.cells)
@@ -245,6 +300,7 @@ class PublishedRelease:
     cells: tuple[PublishedCell, ...]
     sums: tuple[Sum, ...]
     suppressed_as_small: tuple[CellKey, ...] = ()  # in key order, so equal releases print alike
+    relations: Relations = Relations()
 
     def cell(self, key: CellKey) -> PublishedCell:
         for cell in self.cells:
@@ -269,12 +325,17 @@ class Range:
     low: int
     high: int | None
     small: bool  # suppressed for being small: proving it non-zero is a disclosure
+    # Small, and known by every reader to be under the threshold (Kerckhoffs): its range is
+    # narrow by public knowledge, so only proving it present (one or more) discloses anything.
+    capped: bool = False
 
     def narrower_than(self, base: int) -> bool:
         return self.high is not None and self.high - self.low < base
 
     def pinned(self, base: int) -> bool:
-        return self.narrower_than(base) or (self.small and self.low > 0)
+        if self.small and self.low > 0:
+            return True
+        return not self.capped and self.narrower_than(base)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.disclosure_model import (
+    AtMost,
     CellKey,
     DisclosureRules,
     Kind,
     PublishedCell,
     PublishedRelease,
     Records,
+    Relations,
+    StandsOn,
     Sum,
 )
 from app.domain.metric_catalogue import Dimension, Figures
@@ -64,6 +67,12 @@ def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+# What secondary suppression follows to choose a partner for a pinned cell, stated in the
+# document so that a reader knows the algorithm (docs/metrics.md, "Secondary suppression").
+PARTNERS_BY_SUMS = "declared-sums"
+PARTNERS_BY_DEFINITIONS = "declared-sums-and-definitions"
+
+
 def release_document(
     quarter: Quarter,
     revision: Revision,
@@ -92,6 +101,9 @@ def release_document(
             "secondary_suppression": "no suppressed cell can be worked out to a range "
             f"narrower than {rules.base}, or shown to be non-zero, from this release and "
             "every earlier one, by an outsider or by any member charity knowing its own records",
+            "suppression_partners": PARTNERS_BY_DEFINITIONS
+            if published.relations.links()
+            else PARTNERS_BY_SUMS,
         },
         "charities": [
             {"slug": slug, "name": name} for slug, name in sorted(labels.charity_names.items())
@@ -161,6 +173,13 @@ def protection_state(published: PublishedRelease, knowledge: Mapping[str, Record
         "cells": [[*_key(c.key), c.kind.value, c.value] for c in published.cells],
         "sums": [[_key(s.total), [_key(p) for p in s.parts]] for s in published.sums],
         "small": [_key(k) for k in published.suppressed_as_small],
+        "relations": {
+            "hidden": [_key(k) for k in published.relations.hidden],
+            "at_most": [[_key(r.smaller), _key(r.larger)] for r in published.relations.at_most],
+            "stands_on": [
+                [_key(r.average), _key(r.families)] for r in published.relations.stands_on
+            ],
+        },
         "knowledge": {
             slug: {
                 "own": sorted([*_key(k), n] for k, n in records.own.items()),
@@ -187,6 +206,7 @@ def history_from_state(raw: bytes | str) -> tuple[PublishedRelease, dict[str, Re
             Sum(_unkey(total), tuple(_unkey(p) for p in parts)) for total, parts in state["sums"]
         ),
         tuple(_unkey(k) for k in state["small"]),
+        _relations(state.get("relations")),
     )
     knowledge = {
         slug: Records(
@@ -196,6 +216,18 @@ def history_from_state(raw: bytes | str) -> tuple[PublishedRelease, dict[str, Re
         for slug, entry in state["knowledge"].items()
     }
     return published, knowledge
+
+
+def _relations(raw: Mapping[str, Any] | None) -> Relations:
+    """A stored release's derived relations; a release stored before they were derived has
+    none (its audit then rested on its sums alone)."""
+    if not raw:
+        return Relations()
+    return Relations(
+        tuple(_unkey(k) for k in raw["hidden"]),
+        tuple(AtMost(_unkey(a), _unkey(b)) for a, b in raw["at_most"]),
+        tuple(StandsOn(_unkey(a), _unkey(b)) for a, b in raw["stands_on"]),
+    )
 
 
 def merge_knowledge(*parts: Mapping[str, Records]) -> dict[str, Records]:

@@ -13,7 +13,9 @@ both revisions stay in every later audit.
 The sums declared here are every additive relation between published figures: a region's new
 referrals from all sources are the sum of its sources, and the sum of its prisons' new referrals
 in the prison table. Nothing else adds up: a family can have several needs, and a family
-supported at two prisons counts at each.
+supported at two prisons counts at each. What the definitions say without adding up (a region's
+families supported tie its prisons, its needs and its means together) are the draft's
+``Relations`` (``_relations``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.domain.disclosure_model import Cell, CellKey, Draft, Kind, Records, Sum, Table
+from app.domain.disclosure_model import (
+    AtMost,
+    Cell,
+    CellKey,
+    Draft,
+    Kind,
+    Records,
+    Relations,
+    StandsOn,
+    Sum,
+    Table,
+)
 from app.domain.metric_catalogue import (
     ALL_SOURCES,
     Dimension,
@@ -37,6 +50,8 @@ from app.domain.metric_periods import Quarter
 
 EXCLUDED = "excluded"
 EXCLUDED_COLUMN = "families"
+# The table of quantities a reader reasons about that no release publishes.
+REGION_FAMILIES = "region_families (unpublished)"
 # Means and medians are published to one decimal place: finer says nothing more to a reader.
 AVERAGE_PLACES = 1
 
@@ -93,7 +108,10 @@ def draft_release(figures: ReleaseFigures, facts: PublicFacts) -> tuple[Draft, d
                             own[figures.charity_slugs[contribution.charity_id]][key] = value
             tables.append(Table(name, tuple(cells)))
         tables.append(_excluded(prefix, part, figures.charity_slugs, own))
-    draft = Draft(prefix, tuple(_merge_excluded(tables)), _sums(prefix, figures, facts))
+    sums, relations = _relations(prefix, figures, facts)
+    draft = Draft(
+        prefix, tuple(_merge_excluded(tables)), (*_sums(prefix, figures, facts), *sums), relations
+    )
     return draft, _knowledge(draft, own, prefix, facts)
 
 
@@ -176,6 +194,64 @@ def _sums(prefix: str, figures: ReleaseFigures, facts: PublicFacts) -> tuple[Sum
         if mine:
             sums.append(Sum(total, mine))
     return tuple(sums)
+
+
+def _relations(
+    prefix: str, figures: ReleaseFigures, facts: PublicFacts
+) -> tuple[tuple[Sum, ...], Relations]:
+    """What the definitions (docs/metrics.md) tell every reader besides the declared sums.
+
+    A region's families supported in the quarter are never published (a family supported at two
+    of its prisons counts at each), but a reader reasons about them: they are at least each of
+    its prisons' and at most their sum; the families with each need are among them; a published
+    mean outcome stands on at least the threshold of them. A published median of days to accept
+    stands on at least the threshold of completed transfers, and first-time visitors are among a
+    prison's visitor-centre contacts. A region where no member serves a prison has no row in the
+    prison table, and nothing of it is counted.
+    """
+    quarterly = figures.quarterly
+    tables = {metric.id: metric for metric in quarterly.tables}
+    prisons_name = table_name(prefix, TableId.PRISON_ACTIVITY.value)
+    unpublished = table_name(prefix, REGION_FAMILIES)
+    prisons_of: dict[str, list[str]] = {}
+    for prison in quarterly.rows[Dimension.PRISON]:
+        region = region_key(facts.prison_regions.get(prison))
+        prisons_of.setdefault(region, []).append(prison)
+    hidden: list[CellKey] = []
+    sums: list[Sum] = []
+    at_most = [
+        AtMost(CellKey(prisons_name, p, "first_time_visits"), CellKey(prisons_name, p, "visits"))
+        for p in quarterly.rows[Dimension.PRISON]
+    ]
+    stands_on: list[StandsOn] = []
+    for region in quarterly.rows[Dimension.REGION]:
+        if TableId.REGION_TRANSFERS in tables:
+            name = table_name(prefix, TableId.REGION_TRANSFERS.value)
+            median, completed = (CellKey(name, region, c) for c in ("days_to_accept", "completed"))
+            stands_on.append(StandsOn(median, completed))
+        prisons = prisons_of.get(region)
+        if not prisons:
+            continue
+        families = CellKey(unpublished, region, "families_supported")
+        of_prisons = CellKey(unpublished, region, "sum_of_its_prisons")
+        supported = [CellKey(prisons_name, p, "families_supported") for p in prisons]
+        hidden += [families, of_prisons]
+        sums.append(Sum(of_prisons, tuple(supported)))
+        at_most += [AtMost(key, families) for key in supported]
+        at_most.append(AtMost(families, of_prisons))
+        if TableId.REGION_NEEDS in tables:
+            name = table_name(prefix, TableId.REGION_NEEDS.value)
+            at_most += [
+                AtMost(CellKey(name, region, column.key), families)
+                for column in tables[TableId.REGION_NEEDS].columns
+            ]
+        if TableId.REGION_OUTCOMES in tables:
+            name = table_name(prefix, TableId.REGION_OUTCOMES.value)
+            stands_on += [
+                StandsOn(CellKey(name, region, column.key), families)
+                for column in tables[TableId.REGION_OUTCOMES].columns
+            ]
+    return tuple(sums), Relations(tuple(hidden), tuple(at_most), tuple(stands_on))
 
 
 def _knowledge(

@@ -203,3 +203,20 @@ def test_session_end_tests_fail_without_the_server_side_session_check_on_sqlite(
         f"{prefix}test_a_ministry_analysts_copied_cookie_reads_nothing_after_the_session_ends"
         "[sqlite-sign_out]",
     }, output[-3000:]
+
+
+def test_the_outsiders_reading_of_the_demo_fails_with_the_protector_cut_back_to_declared_sums():
+    """With the definitions' relations gone from every draft (issue 12), the protector no longer
+    sees a region's families supported tie its prisons, needs and means together; the independent
+    reader, told by each document that only declared sums guided suppression, proves small
+    prisons present again, as it did on the demo before the relations were modelled."""
+    code, output = _rerun(
+        "release_relations", "tests/outsider/test_demo_releases.py", "-k", "sqlite", "-rf"
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    assert failed == {
+        "tests/outsider/test_demo_releases.py::"
+        "test_no_reader_can_work_out_a_suppressed_figure_of_the_demos_releases[sqlite]"
+    }, output[-3000:]
+    assert "prison_activity" in output and "proven present and small" in output, output[-3000:]

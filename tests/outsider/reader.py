@@ -27,8 +27,12 @@ What it knows, each a family of constraints that a caller can switch off (``Know
   excluded families include its last quarter's.
 - ``AVERAGES``: a published mean or median stands on at least ``threshold`` families, so the
   region has that many supported families (outcomes) or completed transfers (days to accept).
-- ``SMALL_ONLY``: the reader knows the algorithm (Kerckhoffs). Secondary suppression only takes
-  cells that share a declared sum, so a suppressed count of families in no sum was suppressed for
+- ``SMALL_ONLY``: the reader knows the algorithm (Kerckhoffs), which each document names in
+  ``rules.suppression_partners``. Under ``declared-sums`` (and in documents without the field,
+  built before it) secondary suppression only takes cells that share a declared sum; under
+  ``declared-sums-and-definitions`` also cells tied by a relation the definitions state (a
+  prison's families supported and a region's families with a need are tied to the region's
+  families supported). So a suppressed count of families tied to nothing was suppressed for
   being small: it is under the threshold.
 - ``SERVICE_MAP``: who serves which prison is public, and the prison table lists every prison a
   member serves; a region with none of them has no families in any quarterly table.
@@ -162,6 +166,7 @@ class _Release:
     values: dict[Cell, Any]  # every counted cell, None when suppressed
     measures: dict[Cell, str]
     prisons: dict[str, tuple[str, frozenset[str]]]  # code: (region, serving charities)
+    partners: str  # what secondary suppression follows (rules.suppression_partners)
 
     def cell(self, table: str, row: str, column: str) -> Cell | None:
         cell = Cell(self.name, table, row, column)
@@ -195,6 +200,7 @@ def _release(document: Mapping[str, Any]) -> _Release:
         {},
         {},
         {},
+        rules.get("suppression_partners", "declared-sums"),
     )
     for table in document["tables"]:
         measures = {c["key"]: c["measure"] for c in table["columns"]}
@@ -463,10 +469,26 @@ def _averages(program: _Program, releases: Sequence[_Release]) -> None:
                     program.add([(completed, 1)], release.threshold, np.inf)
 
 
+# Counts of families the definitions tie to others (docs/metrics.md, "It also knows the
+# definitions"), by table and column (None: every column).
+TIED_BY_DEFINITIONS = frozenset({(PRISONS, SUPPORTED), (NEEDS, None)})
+
+
+def _tied(release: _Release, cell: Cell) -> bool:
+    if release.partners != "declared-sums-and-definitions":
+        return False
+    return bool({(cell.table, cell.column), (cell.table, None)} & TIED_BY_DEFINITIONS)
+
+
 def _small_only(program: _Program, releases: Sequence[_Release], in_sums: set[Cell]) -> None:
     for release in releases:
         for cell, value in release.values.items():
-            if value is None and release.measures[cell] == "families" and cell not in in_sums:
+            if (
+                value is None
+                and release.measures[cell] == "families"
+                and cell not in in_sums
+                and not _tied(release, cell)
+            ):
                 program.add([(cell, 1)], 0, release.threshold - 1)
 
 

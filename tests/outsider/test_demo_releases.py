@@ -1,0 +1,154 @@
+"""The promise printed on every release, checked from outside on the demo's own releases, on
+SQLite and PostgreSQL: no suppressed figure of any published release can be worked out, by an
+outsider or by a member charity knowing its own records (DESIGN.md section 7).
+
+The releases are built as ``continuum demo --no-serve`` builds them, on an empty database with
+the demo's default number of families, on the day of the test's clock (tests/support/clock.py;
+the clock sweep moves it, and the promise holds on every day). A smaller demo suppresses almost
+every cell and gives a reader nothing to work with. The documents are read as the ministry
+reads them: through the API, with the client and secret the demo left in the instance folder.
+The reader (tests/outsider/reader.py) shares no code with the product's protector.
+
+A charity's own exact contribution to each cell is what it knows and the documents do not say:
+it is counted here by the product's own counting (app.services.metrics), the figures a release
+is built from, so the charity readers rest on those counts being right (tests/integration/
+test_metrics.py checks them).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.demo_releases import api_client_path
+from app.domain.metric_catalogue import Figures
+from app.domain.metric_periods import Quarter, YearEnding
+from app.models import Organisation
+from app.services.metrics import quarter_figures, year_figures
+from tests.conftest import Database
+from tests.outsider.reader import (
+    EXCLUDED,
+    Cell,
+    Charity,
+    Contradiction,
+    pinned,
+    read_releases,
+)
+from tests.support.clock import ManualClock
+from tests.support.oauth import access_token, bearer_header
+
+OUTSIDER = "an outsider"
+
+
+@pytest.fixture
+def database(empty_database: Database) -> Database:
+    """As a first ``continuum demo`` finds it: not even the schema; the demo makes its own world."""
+    return empty_database
+
+
+def _demo(app: Flask, clock: ManualClock) -> None:
+    done = app.test_cli_runner().invoke(
+        args=["demo", "--no-serve", "--today", clock.today().isoformat()]
+    )
+    assert done.exit_code == 0, done.output
+
+
+def _ministry_documents(app: Flask) -> list[dict[str, Any]]:
+    """Every published release, as the demo's ministry client downloads it, oldest first."""
+    path = api_client_path(app.extensions["continuum"].settings.instance_path)
+    client = json.loads(path.read_text())
+    headers = bearer_header(access_token(app, client["client_id"], client["client_secret"]))
+    web = app.test_client()
+    listed = web.get("/api/v1/releases", headers=headers)
+    assert listed.status_code == 200, listed.text
+    documents = []
+    for item in listed.get_json()["items"]:
+        got = web.get(item["links"]["document"], headers=headers)
+        assert got.status_code == 200, got.text
+        documents.append(json.loads(got.data))
+    return sorted(documents, key=lambda d: (d["quarter"], d["revision"]))
+
+
+def _release_name(document: Mapping[str, Any]) -> str:
+    return f"{document['quarter']}r{document['revision']}"
+
+
+def _own_cells(
+    document: Mapping[str, Any], parts: Sequence[Figures], charity_id: uuid.UUID
+) -> dict[Cell, int]:
+    """One charity's exact contribution to every count of the document, as it knows it: the
+    families behind a count of families, the number counted otherwise."""
+    name = _release_name(document)
+    mine = {key: tally for part in parts for key, tally in part.of(charity_id).cells.items()}
+    excluded = {t: n for part in parts for t, n in part.of(charity_id).excluded.items()}
+    own: dict[Cell, int] = {}
+    for table in document["tables"]:
+        own[Cell(name, table["id"], "", EXCLUDED)] = excluded[table["id"]]
+        measures = {c["key"]: c["measure"] for c in table["columns"]}
+        for row in table["rows"]:
+            for column, measure in measures.items():
+                tally = mine[(table["id"], row["key"], column)]
+                if measure == "families":
+                    own[Cell(name, table["id"], row["key"], column)] = tally.families
+                elif measure == "count":
+                    own[Cell(name, table["id"], row["key"], column)] = tally.count
+    return own
+
+
+def _charities(session: Session, documents: Sequence[Mapping[str, Any]]) -> list[Charity]:
+    """Each member charity named by a release, with its own records of every release."""
+    slugs = sorted({c["slug"] for document in documents for c in document["charities"]})
+    ids = {org.slug: org.id for org in session.scalars(select(Organisation))}
+    own: dict[str, dict[Cell, int]] = {slug: {} for slug in slugs}
+    for document in documents:
+        quarter = Quarter.parse(document["quarter"])
+        parts = (quarter_figures(session, quarter), year_figures(session, YearEnding(quarter)))
+        for slug in slugs:
+            own[slug] |= _own_cells(document, parts, ids[slug])
+    return [Charity(slug, own[slug]) for slug in slugs]
+
+
+def _worked_out(documents: Sequence[Mapping[str, Any]], charity: Charity | None) -> list[str]:
+    """What one reader pins, a line a cell; documents it cannot believe are a finding too (the
+    product broke a published rule, or the reader assumes what the documents do not say)."""
+    try:
+        readings = pinned(read_releases(documents, charity=charity))
+    except Contradiction as exc:
+        return [str(exc)]
+    return [
+        f"{r.cell.release} {r.cell.table}[{r.cell.row or '(excluded)'}][{r.cell.column}]: "
+        f"{r.pinned}"
+        for r in readings
+    ]
+
+
+def test_no_reader_can_work_out_a_suppressed_figure_of_the_demos_releases(
+    app: Flask, clock: ManualClock
+) -> None:
+    _demo(app, clock)
+    documents = _ministry_documents(app)
+    # Two quarters with something suppressed, or the readers below could not fail.
+    suppressed = {
+        _release_name(d)
+        for d in documents
+        for table in d["tables"]
+        for row in table["rows"]
+        if None in row["values"].values()
+    }
+    assert len({d["quarter"] for d in documents}) >= 2 and len(suppressed) == len(documents)
+    with app.extensions["continuum"].session_factory() as session:
+        charities = _charities(session, documents)
+
+    readers: list[tuple[str, Charity | None]] = [(OUTSIDER, None)]
+    readers += [(charity.slug, charity) for charity in charities]
+    found = {name: lines for name, charity in readers if (lines := _worked_out(documents, charity))}
+    assert not found, "suppressed figures worked out:\n" + "\n".join(
+        f"  {name}: {line}" for name, lines in found.items() for line in lines
+    )
