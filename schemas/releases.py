@@ -107,11 +107,22 @@ class RowOut(OutputSchema):
     label = fields.String(dump_only=True)
     region = fields.String(dump_only=True, allow_none=True)
     charities = fields.List(fields.String(), dump_only=True)
+    no_member_service = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "present and true on a region where no member charity serves a "
+            "prison (the public service map): its counts are 0, not suppressed, and its "
+            "averages null for want of families"
+        },
+    )
     values = fields.Dict(
         keys=fields.String(),
         values=fields.Float(allow_none=True),
         dump_only=True,
-        metadata={"description": "the figure by column key; null: suppressed"},
+        metadata={
+            "description": "the figure by column key; null: suppressed (or, on a row with no "
+            "member service, an average of nothing)"
+        },
     )
 
 

@@ -103,12 +103,15 @@ def protect_release(
     the releases contradict each other.
     """
     cells = draft.cells()
-    _check(cells)
-    small = {cell.key for cell in cells if is_small(cell, rules)}
+    _check(cells, draft.relations.known_zeros)
+    zeros = set(draft.relations.known_zeros)
+    small = {cell.key for cell in cells if is_small(cell, rules)} - zeros
     suppressed = with_their_bases(small, cells)
     # What hiding a cell costs the reader: its count, or for an average the families behind it.
     cost = {
-        cell.key: cell.families if cell.kind is Kind.AVERAGE else int(cell.value) for cell in cells
+        cell.key: cell.families if cell.kind is Kind.AVERAGE else int(cell.value)
+        for cell in cells
+        if cell.key not in zeros
     }
     sums_of: dict[CellKey, list[Link]] = {}
     links: list[Link] = [*(s for release in history for s in release.sums), *draft.all_sums()]
@@ -166,21 +169,31 @@ def publish(
 ) -> PublishedRelease:
     """The draft with the given cells (and the cells describing them) suppressed and every other
     count rounded, in draft order. Primary suppression alone: ``publish(draft, small, small)``."""
-    hidden = with_their_bases(suppressed, draft.cells())
+    zeros = set(draft.relations.known_zeros)
+    hidden = with_their_bases(suppressed, draft.cells()) - zeros
     return PublishedRelease(
         draft.name,
         rules,
-        tuple(publish_cell(cell, cell.key in hidden, rules) for cell in draft.cells()),
+        tuple(
+            PublishedCell(cell.key, cell.kind, 0, exact=True)
+            if cell.key in zeros
+            else publish_cell(cell, cell.key in hidden, rules)
+            for cell in draft.cells()
+        ),
         draft.all_sums(),
-        tuple(sorted(set(small))),
+        tuple(sorted(set(small) - zeros)),
         draft.relations,
     )
 
 
-def _check(cells: Sequence[Cell]) -> None:
+def _check(cells: Sequence[Cell], zeros: Iterable[CellKey] = ()) -> None:
     kinds = {cell.key: cell.kind for cell in cells}
     if len(kinds) != len(cells):
         raise ValueError("a draft names each cell once")
+    values = {cell.key: cell.value for cell in cells}
+    for key in zeros:
+        if kinds.get(key) not in (Kind.FAMILIES, Kind.COUNT) or values[key] != 0:
+            raise ValueError(f"{key}: a known zero must be a count of this draft that is zero")
     for cell in cells:
         if cell.basis is not None and kinds.get(cell.basis) is not Kind.FAMILIES:
             raise ValueError(f"{cell.key}: its basis must be a families cell of the same draft")

@@ -156,7 +156,8 @@ class StandsOn:
 
 @dataclass(frozen=True)
 class Relations:
-    """What a reader knows besides declared sums, derived from the definitions.
+    """What a reader knows besides declared sums, derived from the definitions and the public
+    service map.
 
     ``hidden`` names quantities every reader reasons about that no table publishes (a region's
     families supported in the quarter, which the prison table's rows may count twice); they are
@@ -166,16 +167,12 @@ class Relations:
     hidden: tuple[CellKey, ...] = ()
     at_most: tuple[AtMost, ...] = ()
     stands_on: tuple[StandsOn, ...] = ()
+    # Counts every reader knows are zero from the public service map (a region where no member
+    # serves a prison): published as exactly 0, never suppressed, never a partner.
+    known_zeros: tuple[CellKey, ...] = ()
 
     def links(self) -> tuple[AtMost | StandsOn, ...]:
         return (*self.at_most, *self.stands_on)
-
-    def __add__(self, other: Relations) -> Relations:
-        return Relations(
-            (*self.hidden, *other.hidden),
-            (*self.at_most, *other.at_most),
-            (*self.stands_on, *other.stands_on),
-        )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ HEADER = (
     "value",
 )
 SUPPRESSED = "suppressed"
+NO_MEMBER_SERVICE = "no member service"
 EXCLUDED_ROW = "excluded_families"
 EXCLUDED_LABEL = "Families excluded (objected to statistical use)"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,9 +39,11 @@ def safe_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def number(value: int | float | None) -> str:
+def number(value: int | float | None, unserved: bool = False) -> str:
+    """A figure as text: a suppressed one says so; on a row where no member serves a prison,
+    an average of nothing says why it is empty."""
     if value is None:
-        return SUPPRESSED
+        return NO_MEMBER_SERVICE if unserved else SUPPRESSED
     if isinstance(value, bool):  # never in a release; refused rather than written as 1/0
         raise TypeError("a release value is a number or null")
     return repr(value)
@@ -59,7 +62,7 @@ def cells(document: Mapping[str, Any]) -> Iterator[tuple[str, ...]]:
                     safe_text(str(row["label"])),
                     safe_text(column["key"]),
                     safe_text(column["label"]),
-                    number(row["values"][column["key"]]),
+                    number(row["values"][column["key"]], bool(row.get("no_member_service"))),
                 )
         yield (
             *lead,

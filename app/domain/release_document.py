@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +84,12 @@ def release_document(
     """The published document of a quarterly release."""
     values = published.values()
     rules = published.rules
+    # A region whose counts are known zeros is one no member serves: every region table says so.
+    unserved = {key.row for key in published.relations.known_zeros}
     tables = [
-        _table(metric, part, prefix, values, labels) for part in parts for metric in part.tables
+        _table(metric, part, prefix, values, labels, unserved)
+        for part in parts
+        for metric in part.tables
     ]
     return {
         "format": FORMAT,
@@ -118,6 +122,7 @@ def _table(
     prefix: str,
     values: Mapping[CellKey, int | float | None],
     labels: Labels,
+    unserved: Set[str] = frozenset(),
 ) -> dict[str, Any]:
     name = table_name(prefix, metric.id.value)
     rows = []
@@ -132,6 +137,10 @@ def _table(
         if metric.dimension is Dimension.PRISON:
             entry["region"] = labels.prison_regions.get(row)
             entry["charities"] = sorted(labels.servers.get(row, ()))
+        if metric.dimension is Dimension.REGION and row in unserved:
+            # No member serves a prison here (the public service map): its counts are 0, not
+            # suppressed, and an average has nothing to stand on.
+            entry["no_member_service"] = True
         rows.append(entry)
     return {
         "id": metric.id.value,
@@ -173,8 +182,10 @@ def protection_state(published: PublishedRelease, knowledge: Mapping[str, Record
         "cells": [[*_key(c.key), c.kind.value, c.value] for c in published.cells],
         "sums": [[_key(s.total), [_key(p) for p in s.parts]] for s in published.sums],
         "small": [_key(k) for k in published.suppressed_as_small],
+        "exact": [_key(c.key) for c in published.cells if c.exact],
         "relations": {
             "hidden": [_key(k) for k in published.relations.hidden],
+            "known_zeros": [_key(k) for k in published.relations.known_zeros],
             "at_most": [[_key(r.smaller), _key(r.larger)] for r in published.relations.at_most],
             "stands_on": [
                 [_key(r.average), _key(r.families)] for r in published.relations.stands_on
@@ -195,11 +206,12 @@ def history_from_state(raw: bytes | str) -> tuple[PublishedRelease, dict[str, Re
     """A stored release as the audit sees it, and what each charity knew of it."""
     state = json.loads(raw)
     rules = DisclosureRules(state["rules"]["threshold"], state["rules"]["base"])
+    exact = {_unkey(k) for k in state.get("exact", ())}
     published = PublishedRelease(
         state["name"],
         rules,
         tuple(
-            PublishedCell(CellKey(t, r, c), Kind(kind), value)
+            PublishedCell(CellKey(t, r, c), Kind(kind), value, CellKey(t, r, c) in exact)
             for t, r, c, kind, value in state["cells"]
         ),
         tuple(
@@ -227,6 +239,7 @@ def _relations(raw: Mapping[str, Any] | None) -> Relations:
         tuple(_unkey(k) for k in raw["hidden"]),
         tuple(AtMost(_unkey(a), _unkey(b)) for a, b in raw["at_most"]),
         tuple(StandsOn(_unkey(a), _unkey(b)) for a, b in raw["stands_on"]),
+        tuple(_unkey(k) for k in raw.get("known_zeros", ())),
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.domain.disclosure_model import (
     AtMost,
@@ -109,6 +109,7 @@ def draft_release(figures: ReleaseFigures, facts: PublicFacts) -> tuple[Draft, d
             tables.append(Table(name, tuple(cells)))
         tables.append(_excluded(prefix, part, figures.charity_slugs, own))
     sums, relations = _relations(prefix, figures, facts)
+    relations = replace(relations, known_zeros=_known_zeros(prefix, figures, facts, tables))
     draft = Draft(
         prefix, tuple(_merge_excluded(tables)), (*_sums(prefix, figures, facts), *sums), relations
     )
@@ -252,6 +253,34 @@ def _relations(
                 for column in tables[TableId.REGION_OUTCOMES].columns
             ]
     return tuple(sums), Relations(tuple(hidden), tuple(at_most), tuple(stands_on))
+
+
+def _known_zeros(
+    prefix: str, figures: ReleaseFigures, facts: PublicFacts, tables: Sequence[Table]
+) -> tuple[CellKey, ...]:
+    """The counts of a region where no member serves a prison: zero by the public service map,
+    so published as 0. A region whose counts are not all zero (the map and the records
+    disagree) is left to the rules like any other."""
+    quarterly = figures.quarterly
+    served = {region_key(facts.prison_regions.get(p)) for p in quarterly.rows[Dimension.PRISON]}
+    unserved = set(quarterly.rows[Dimension.REGION]) - served
+    by_region = {
+        table_name(prefix, metric.id.value)
+        for metric in quarterly.tables
+        if metric.dimension is Dimension.REGION
+    }
+    regions: dict[str, list[Cell]] = {}
+    for table in tables:
+        if table.name in by_region:
+            for cell in table.cells:
+                if cell.key.row in unserved and cell.kind is not Kind.AVERAGE:
+                    regions.setdefault(cell.key.row, []).append(cell)
+    return tuple(
+        cell.key
+        for cells in regions.values()
+        if all(cell.value == 0 for cell in cells)
+        for cell in cells
+    )
 
 
 def _knowledge(

@@ -101,8 +101,17 @@ def _number(value: int | float) -> str:
     return f"{int(value):,}"
 
 
-def _cell(value: int | float | None) -> dict[str, Any]:
+def _cell(value: int | float | None, row: dict[str, Any]) -> dict[str, Any]:
+    """A figure as the table shows it. On a row where no member serves a prison the counts are
+    0 and an average is empty for want of families: said so, never shown as suppressed."""
+    if value is None and row.get("no_member_service"):
+        return {"text": "no member service", "suppressed": False}
     return {"text": "suppressed" if value is None else _number(value), "suppressed": value is None}
+
+
+def _label(row: dict[str, Any]) -> str:
+    label = str(row["label"])
+    return f"{label} (no member service)" if row.get("no_member_service") else label
 
 
 def _rows(table: dict[str, Any], chosen: dict[str, str], document: dict[str, Any]) -> list[Any]:
@@ -140,7 +149,8 @@ def _grid(table: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     if table["dimension"] == "national":
         heads = ["Category", *(row["label"] for row in rows)]
         body = [
-            (col["label"], [_cell(row["values"][col["key"]]) for row in rows]) for col in columns
+            (col["label"], [_cell(row["values"][col["key"]], row) for row in rows])
+            for col in columns
         ]
         labels = [col["label"] for col in columns]
         series = [
@@ -151,7 +161,8 @@ def _grid(table: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
         first = "Prison" if table["dimension"] == "prison" else "Region"
         heads = [first, *(col["label"] for col in columns)]
         body = [
-            (row["label"], [_cell(row["values"][col["key"]]) for col in columns]) for row in rows
+            (_label(row), [_cell(row["values"][col["key"]], row) for col in columns])
+            for row in rows
         ]
         labels = [row["label"] for row in rows]
         series = [

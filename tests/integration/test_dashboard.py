@@ -202,3 +202,25 @@ def test_before_any_release_the_dashboard_says_so(signed_in):
 
     assert page.status_code == 200
     assert "No figures have been published yet." in page.text
+
+
+def test_a_region_no_member_serves_reads_as_zeros_marked_never_as_suppressed(release, signed_in):
+    """Wales has no prison a member serves: the region tables show its counts as 0 and say why,
+    an average there says "no member service", and the CSV says the same."""
+    document = json.loads(release.content)
+    unserved = {
+        (table["id"], row["key"])
+        for table in document["tables"]
+        for row in table["rows"]
+        if row.get("no_member_service")
+    }
+    assert ("region_needs", "Wales") in unserved and ("region_outcomes", "Wales") in unserved
+    client = signed_in("ministry")
+    for table_id in ("region_needs", "region_outcomes"):
+        page = client.get(f"/dashboard?table={table_id}&region=Wales")
+        assert page.status_code == 200
+        assert "Wales (no member service)" in page.text
+        assert not SUPPRESSED_CELL.findall(page.text), table_id
+    lines = list(csv.reader(io.StringIO(client.get(f"/dashboard/releases/{release.id}.csv").text)))
+    wales = [line for line in lines[1:] if line[4] == "Wales"]
+    assert wales and {line[-1] for line in wales} == {"0", "no member service"}

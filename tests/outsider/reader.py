@@ -60,8 +60,8 @@ product should publish or document it):
 - Which release a revision supersedes: ``supersedes`` is a release id, and the document does not
   carry its own id, so a revision is linked to the previous revision number of its quarter.
 - What a revision changed: its ``revision_reason`` is prose, so changes are the caller's input.
-- Zeros are never published (a count under the threshold is suppressed, zero included), so
-  there is no published known zero; a published 0 would be read as exactly zero.
+- The only zeros published are the counts of a region where no member serves a prison (its
+  rows carry ``no_member_service``); a published 0 is read as exactly zero.
 - The national tables count a rolling year of family members, with no quarterly counterpart, so
   no "a year is at most the sum of its quarters" relation can be formed from what is published.
 - How many families stand behind a count of children or contacts: so a suppressed count of them

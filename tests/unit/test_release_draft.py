@@ -7,11 +7,23 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import DisclosureRules, Kind, audit_release, protect_release
+from app.domain.disclosure import (
+    Cell,
+    CellKey,
+    DisclosureRules,
+    Draft,
+    Kind,
+    Relations,
+    Table,
+    audit_release,
+    protect_release,
+)
 from app.domain.metric_catalogue import (
     ALL_SOURCES,
     NATIONAL,
@@ -123,7 +135,9 @@ def test_a_protected_release_publishes_every_cell_under_the_rules_and_leaks_to_n
         for row in table["rows"]:
             assert set(row["values"]) == set(measures)
             for column, value in row["values"].items():
-                if value is not None and measures[column] not in ("mean", "median"):
+                if row.get("no_member_service"):  # a known zero, exact
+                    assert value in (0, None), (table["id"], row["key"], column)
+                elif value is not None and measures[column] not in ("mean", "median"):
                     assert value >= RULES.threshold and value % RULES.base == 0
         excluded = table["excluded_families"]
         assert excluded is None or (excluded >= RULES.threshold and excluded % RULES.base == 0)
@@ -251,3 +265,40 @@ def test_every_measure_of_the_catalogue_maps_to_a_disclosure_kind(release):
                 Measure.MEDIAN: Kind.AVERAGE,
             }[column.measure]
             assert kinds[table.id.value, column.key] is expected
+
+
+@settings(max_examples=5, deadline=None)
+@given(figures())
+def test_a_region_no_member_serves_is_published_as_zeros_with_its_mark(release):
+    """Wales has no prison a member serves (the public service map): its counts are 0 for every
+    reader, so they are published as 0 with the mark, never as suppressed, and stay exact when
+    a later audit reads the release back."""
+    draft, knowledge = draft_release(release, FACTS)
+    protected = protect_release(draft, [], RULES, knowledge)
+    document = _document(release, protected.published)
+    regional = [t for t in document["tables"] if t["dimension"] == "region"]
+    assert regional
+    for table in regional:
+        measures = {c["key"]: c["measure"] for c in table["columns"]}
+        for row in table["rows"]:
+            if row["key"] != "Wales":
+                assert "no_member_service" not in row, (table["id"], row["key"])
+                continue
+            assert row["no_member_service"] is True
+            for column, value in row["values"].items():
+                expected = None if measures[column] in ("mean", "median") else 0
+                assert value == expected, (table["id"], column)
+    zeros = [c for c in protected.published.cells if c.exact]
+    assert zeros and all(c.key.row == "Wales" and c.value == 0 for c in zeros)
+    assert not {c.key for c in zeros} & set(protected.published.suppressed_as_small)
+    again, _ = history_from_state(protection_state(protected.published, knowledge))
+    assert again == protected.published
+    assert audit_release(again, [], RULES, knowledge).leaks == ()
+
+
+def test_a_known_zero_that_is_not_zero_is_refused():
+    cell = Cell.of_families(CellKey("2026Q3 region_needs", "Wales", "housing"), 3)
+    draft = Draft("2026Q3", (Table("2026Q3 region_needs", (cell,)),))
+    draft = replace(draft, relations=Relations(known_zeros=(cell.key,)))
+    with pytest.raises(ValueError, match="known zero"):
+        protect_release(draft, [], RULES, {})
