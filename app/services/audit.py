@@ -7,10 +7,9 @@ app.domain.audit_chain's; this module finds each chain's last event and stores t
 Appends to one chain are serialised: each event is sealed onto the one before it, so two appends
 that read the same last event would fork the chain (the unique key on chain and sequence would
 then refuse one of them). On PostgreSQL a transaction-scoped advisory lock per chain does it, so
-charities never wait on each other and the app role needs no UPDATE. On SQLite the database's
-single write lock serialises writers; two requests that read the same last event before either
-wrote fail on the unique key rather than fork the chain, which BEGIN IMMEDIATE would avoid. The
-tests and the demo do not need it.
+charities never wait on each other and the app role needs no UPDATE. On SQLite the lock is the
+database's one write lock, taken before the last event is read (see `lock_chain`): only the
+append waits for it, not the reads before it.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from app.domain.audit_chain import (
@@ -80,9 +79,26 @@ def draft_event(
 
 
 def lock_chain(session: Session, chain: str) -> None:
-    """Hold the chain's append lock until the caller's transaction ends (PostgreSQL only)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Hold the chain's append lock until the caller's transaction ends: an advisory lock for
+    the chain on PostgreSQL, the database's write lock on SQLite (issue 13, item 7)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:chain))"), {"chain": chain})
+    elif connection.dialect.name == "sqlite":
+        _hold_sqlite_write_lock(connection)
+
+
+def _hold_sqlite_write_lock(connection: Connection) -> None:
+    """pysqlite begins a transaction (deferred) only at its first write, so two appends could
+    read the same last event before either wrote and then collide on the unique key. With no
+    transaction open, BEGIN IMMEDIATE takes the write lock now, waiting out the busy timeout
+    (app.db) for another writer; with one open, its first write already holds the lock. Reads
+    before the append ran outside any transaction, so none waits for it. A deferred BEGIN would
+    not do: in WAL mode a transaction that has read cannot then take the write lock once another
+    writer has committed ("database is locked", at once, whatever the busy timeout)."""
+    driver = connection.connection.driver_connection
+    if driver is None or not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _last_event(session: Session, chain: str) -> AuditEvent | None:

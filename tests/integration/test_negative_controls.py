@@ -220,3 +220,23 @@ def test_the_outsiders_reading_of_the_demo_fails_with_the_protector_cut_back_to_
         "test_no_reader_can_work_out_a_suppressed_figure_of_the_demos_releases[sqlite]"
     }, output[-3000:]
     assert "prison_activity" in output and "proven present and small" in output, output[-3000:]
+
+
+def test_concurrent_audited_reads_fail_on_sqlite_without_the_append_lock():
+    """Without BEGIN IMMEDIATE before an append reads its chain's last event (issue 13 item 7),
+    reads running side by side collide on the chain's unique key again."""
+    code, output = _rerun(
+        "sqlite_append_lock",
+        "tests/integration/test_audit_appends_concurrently.py",
+        "-k",
+        "sqlite",
+        "-rf",
+    )
+    failed = _failed(output)
+    assert code == 1, output[-3000:]
+    prefix = "tests/integration/test_audit_appends_concurrently.py::"
+    assert failed == {
+        f"{prefix}test_caseworkers_reading_cases_at_once_all_succeed_and_every_chain_holds[sqlite]",
+        f"{prefix}test_api_case_reads_at_once_never_answer_500_and_every_chain_holds[sqlite]",
+    }, output[-3000:]
+    assert "UNIQUE constraint failed" in output, output[-3000:]
