@@ -128,7 +128,31 @@ one_run() {
     CI=true CONTINUUM_REQUIRE_POSTGRES=1 CONTINUUM_TEST_NOW=${test_now} TZ=${zone} \
         timeout --kill-after=30 "${limit}" "${clock[@]}" \
         "${python}" -m pytest -q -p no:cacheprovider "${targets[@]}" \
-        >"${logs}/${name}.log" 2>&1
+        >"${logs}/${name}.log" 2>&1 &
+    local pid=$!
+    # Under libfaketime pytest may never exit after its summary (a timed wait on the faked
+    # monotonic clock lasts the fake offset: the whole-suite runs sat 20 minutes after theirs):
+    # once the summary is written, allow a minute for teardown, then end the run.
+    while kill -0 "${pid}" 2>/dev/null; do
+        if [[ -n $(summary_of "${logs}/${name}.log") ]]; then
+            for _ in $(seq 60); do
+                kill -0 "${pid}" 2>/dev/null || break
+                sleep 1
+            done
+            kill_tree "${pid}"
+            break
+        fi
+        sleep 5
+    done
+    wait "${pid}" 2>/dev/null || true
+}
+
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1"); do
+        kill_tree "${child}"
+    done
+    kill -TERM "$1" 2>/dev/null || true
 }
 
 summary_of() {
