@@ -14,7 +14,22 @@ class NotFound(DomainError):
 
 
 class Forbidden(DomainError):
-    """Raised when the caller's role does not grant the permission the action needs."""
+    """Raised when the caller's role does not grant the permission the action needs.
+
+    The response says only that it is not allowed, unless ``public`` says why in words that
+    reveal nothing about any record (a refusal that the caller can end by their own action)."""
+
+    public: str | None = None
+
+
+class PasswordChangeRequired(Forbidden):
+    """The account's password was chosen by someone else: nothing is allowed until the user
+    chooses their own on the web."""
+
+    public = (
+        "Choose your own password on the web first: someone else chose the one this account "
+        "has, so the API refuses its tokens until then"
+    )
 
 
 class InvalidInput(DomainError):

@@ -399,7 +399,17 @@ def forget_web_sessions(session: Session, user: User, started_before: datetime) 
 def create_api_token(
     session: Session, user: User, name: str, now: datetime, days: int
 ) -> tuple[str, ApiToken]:
-    """A personal token for the API; the secret is returned once and never stored."""
+    """A personal token for the API; the secret is returned once and never stored. Refused for
+    a user who has not yet chosen their own password: the API would refuse it on every call."""
+    if user.must_change_password:
+        raise InvalidInput(
+            {
+                "username": [
+                    "this user must choose their own password on the web first (someone else "
+                    "chose the one they have); until then the API refuses their tokens"
+                ]
+            }
+        )
     if not name.strip() or len(name) > 80:
         raise InvalidInput({"name": ["enter a token name of at most 80 characters"]})
     secret = new_token()

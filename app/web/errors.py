@@ -72,14 +72,18 @@ def _page(status: int) -> Response:
     return response
 
 
-def _respond(status: int, fields: dict[str, list[str]] | None = None) -> Response:
-    return _envelope(status, fields) if is_api_request() else _page(status)
+def _respond(
+    status: int, fields: dict[str, list[str]] | None = None, message: str | None = None
+) -> Response:
+    return _envelope(status, fields, message) if is_api_request() else _page(status)
 
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     fields = None
     data = getattr(exc, "data", None)
+    # Only a message the app wrote (app.api.parser): werkzeug's own descriptions never leave.
+    message = data.get("message") if isinstance(data, dict) else None
     if isinstance(data, dict) and "messages" in data:
         from app.web.forms import flatten_errors
 
@@ -87,7 +91,7 @@ def _http_error(exc: HTTPException) -> Response:
         fields = {}
         for location_messages in data["messages"].values():
             fields.update(flatten_errors(location_messages))
-    response = _respond(status, fields)
+    response = _respond(status, fields, message)
     for name, value in exc.get_headers():
         if name in KEPT_HEADERS:
             response.headers[name] = value
@@ -100,7 +104,7 @@ def _domain_error(exc: DomainError) -> Response:
         return _respond(404)
     if isinstance(exc, Forbidden):
         audit_refusal()
-        return _respond(403)
+        return _respond(403, message=exc.public)
     if isinstance(exc, InvalidInput):
         return _respond(422, exc.errors)
     if isinstance(exc, Conflict):

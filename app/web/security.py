@@ -27,7 +27,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
-from app.domain.errors import Forbidden
+from app.domain.errors import PasswordChangeRequired
 from app.extensions import app_clock, login_manager
 from app.models import User
 from app.services import accounts
@@ -174,7 +174,7 @@ def _authenticate() -> Response | None:
         if actor.must_change_password:
             # Refused, and audited as a refusal, until the user chooses their own password on
             # the web: someone else knows the one they have.
-            raise Forbidden("password change required")
+            raise PasswordChangeRequired("password change required")
         return None
     if not current_user.is_authenticated:
         set_actor(None)

@@ -231,3 +231,33 @@ def test_bad_case_query_gets_422_naming_the_parameter(app, bearer, query, field)
     response = app.test_client().get(f"{CASES}?{query}", headers=bearer("pops_liverpool"))
     assert response.status_code == 422
     assert field in response.get_json()["error"]["fields"]
+
+
+def _must_change_password(app: Flask, world: World) -> None:
+    """As after an admin's reset: someone else chose the password the user has."""
+    with app.extensions["continuum"].session_factory() as session:
+        session.get(User, world.actors["pops_liverpool"].user_id).must_change_password = True
+        session.commit()
+
+
+def test_cli_refuses_a_token_for_a_user_who_has_not_chosen_their_password(app, world):
+    """Issue 13 item 11: such a token would be refused on every call; say why, issue nothing."""
+    _must_change_password(app, world)
+    with app.extensions["continuum"].session_factory() as session:
+        before = session.scalar(text("SELECT count(*) FROM api_tokens"))
+    result = app.test_cli_runner().invoke(
+        args=["tokens", "create", "--org", "pops", "--username", "pops.liverpool"]
+    )
+    assert result.exit_code == 2, result.output
+    assert TOKEN_PREFIX not in result.output
+    assert "must choose their own password" in result.output
+    with app.extensions["continuum"].session_factory() as session:
+        assert session.scalar(text("SELECT count(*) FROM api_tokens")) == before
+
+
+def test_a_token_of_a_user_who_must_change_their_password_gets_a_403_saying_why(app, world):
+    secret, _ = _new_token(app, world)
+    _must_change_password(app, world)
+    response = app.test_client().get(CASES, headers=_auth(secret))
+    assert response.status_code == 403
+    assert "password" in response.get_json()["error"]["message"]
