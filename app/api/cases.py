@@ -8,7 +8,7 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from app.api.blueprint import READ, WRITE, ApiBlueprint
+from app.api.blueprint import OPEN, READ, WRITE, ApiBlueprint
 from app.models import Case
 from app.services import cases, referrals, search
 from app.services.cases import CaseSummary
@@ -55,7 +55,7 @@ class CaseCollection(MethodView):
 
     @blp.arguments(CaseIn, unknown=RAISE)
     @blp.response(201, CaseOut)
-    @blp.errors(400, 401, 403, 422)
+    @blp.errors(*OPEN)
     def post(self, data: dict[str, Any]) -> Case:
         """Open a case (a referral) at one of your prisons.
 

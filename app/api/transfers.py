@@ -17,7 +17,7 @@ from flask.views import MethodView
 from marshmallow import EXCLUDE, RAISE
 from sqlalchemy.orm import Session
 
-from app.api.blueprint import READ, WRITE, ApiBlueprint
+from app.api.blueprint import OPEN, READ, STEP, WRITE, ApiBlueprint
 from app.models import CaseTransfer
 from app.services import transfer_views, transfers
 from app.services.audit import Origin
@@ -105,7 +105,7 @@ class TransferItem(MethodView):
 class Offer(MethodView):
     @blp.arguments(IdempotencyHeaders, **HEADERS)
     @blp.response(200, TransferRecord)
-    @blp.errors(*WRITE)
+    @blp.errors(*STEP)
     def post(self, headers: dict[str, Any], transfer_id: uuid.UUID) -> CaseTransfer:
         """Offer the case to the receiving charity (the sender's caseworker or manager).
 
@@ -123,7 +123,7 @@ class Offer(MethodView):
 class Accept(MethodView):
     @blp.arguments(IdempotencyHeaders, **HEADERS)
     @blp.response(200, AcceptedOut)
-    @blp.errors(*WRITE)
+    @blp.errors(*STEP)
     def post(self, headers: dict[str, Any], transfer_id: uuid.UUID) -> Accepted:
         """Accept an offer (receiving site manager): the family's record becomes your new case.
 
@@ -161,7 +161,7 @@ class Cancel(MethodView):
 @blp.route("/<uuid:transfer_id>/grant")
 class Grant(MethodView):
     @blp.response(200, TransferRecord)
-    @blp.errors(*WRITE)
+    @blp.errors(*STEP)
     def post(self, transfer_id: uuid.UUID) -> CaseTransfer:
         """Agree to another charity's request for a case (sender): it becomes a proposal, to
         offer once the family consents (``awaiting_consent`` until their consent is recorded).
@@ -202,7 +202,7 @@ class Proposal(MethodView):
 class TransferRequests(MethodView):
     @request_blp.arguments(TransferRequestIn, unknown=RAISE)
     @request_blp.response(202, RequestSentOut)
-    @request_blp.errors(400, 401, 403, 422)
+    @request_blp.errors(*OPEN)
     def post(self, data: dict[str, Any]) -> CaseTransfer:
         """Ask the charity serving ``from_prison_code`` for the case of the person in custody
         with ``prison_number``, to continue at ``to_prison_code`` (site manager).

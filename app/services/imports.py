@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.errors import InvalidInput
+from app.domain.text import text_problem
 from app.domain.vocabulary import Need
 from app.models import Case, Family, PersonInCustody, Prison
 from app.models.cases import OPEN_STATUSES
@@ -206,14 +207,19 @@ def _problem(row: CaseRow, column: str, reason: str) -> RowProblem:
 
 
 def _row_problems(row: CaseRow, known: set[str], context: TenantContext) -> list[RowProblem]:
-    found = [
+    # A cell that is not text (a NUL) is named as such, and never echoed back in a message.
+    not_text = {
+        column: problem for column, cell in row.cells.items() if (problem := text_problem(cell))
+    }
+    found = [_problem(row, column, problem) for column, problem in not_text.items()]
+    found += [
         _problem(row, column, "must not be empty")
         for column in REQUIRED_COLUMNS
         if not row.cells[column]
     ]
     if row.overflowing:
         found.append(_problem(row, "(row)", "more cells than the header has columns"))
-    code = row.cells["prison_code"].upper()
+    code = "" if "prison_code" in not_text else row.cells["prison_code"].upper()
     if code and code not in known:
         found.append(_problem(row, "prison_code", f"no prison has the code {code}"))
     elif code and not context.sees_prison(code):

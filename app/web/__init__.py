@@ -19,8 +19,10 @@ def init_web(app: Flask) -> None:
         releases,
         transfers,
     )
+    from app.web.forms import FormRequest
     from app.web.security import init_security
 
+    app.request_class = FormRequest
     init_security(app)
     app.add_template_filter(_first_messages, "first_messages")
     app.register_blueprint(public.bp)

@@ -4,6 +4,9 @@ A form posts flat names ("person.name", "opened_on-day"); the schemas take neste
 dates. `FormFields` lists the names one form reads and what each is called, so `read_form` passes
 the schema only those names (the schema stays the allowlist) and `form_errors` turns every error,
 from the schema or the service, into one sentence linked to the input it is about.
+
+A field whose bytes are not UTF-8 is refused as that field's error (`FormRequest` notes which
+fields they were), where werkzeug would quietly keep "%FF" as three characters, or U+FFFD.
 """
 
 from __future__ import annotations
@@ -11,9 +14,73 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
+from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import MultiDict
+from flask import Request
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
+from werkzeug.formparser import FormDataParser
+
+from app.domain.errors import InvalidInput
+from app.domain.text import NOT_UTF8
+
+# What decoding with "surrogateescape" leaves where a byte was not UTF-8.
+_NOT_DECODED = re.compile("[\udc80-\udcff]")
+_Parsed = tuple[IO[bytes], MultiDict[str, Any], MultiDict[str, FileStorage]]
+
+
+class PostedForm(ImmutableMultiDict[str, str]):
+    """A form as posted, knowing which of its fields were not sent as UTF-8 text."""
+
+    not_utf8: frozenset[str] = frozenset()
+
+
+def _posted(pairs: list[tuple[str, str]], not_utf8: set[str]) -> PostedForm:
+    form = PostedForm(pairs)
+    form.not_utf8 = frozenset(not_utf8)
+    return form
+
+
+class FormParser(FormDataParser):
+    """werkzeug's form parser, naming the fields whose bytes were not UTF-8. Their values hold
+    U+FFFD in its place, so code that reads a field directly never meets undecodable text."""
+
+    def _parse_urlencoded(
+        self,
+        stream: IO[bytes],
+        mimetype: str,
+        content_length: int | None,
+        options: dict[str, str],
+    ) -> _Parsed:
+        # The stream is already limited to the app's MAX_CONTENT_LENGTH.
+        text = stream.read().decode("utf-8", "surrogateescape")
+        pairs, not_utf8 = [], set()
+        for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+            name = _NOT_DECODED.sub("\ufffd", name)
+            if _NOT_DECODED.search(value):
+                not_utf8.add(name)
+                value = _NOT_DECODED.sub("\ufffd", value)
+            pairs.append((name, value))
+        return stream, _posted(pairs, not_utf8), self.cls()
+
+    def _parse_multipart(
+        self,
+        stream: IO[bytes],
+        mimetype: str,
+        content_length: int | None,
+        options: dict[str, str],
+    ) -> _Parsed:
+        # No page posts multipart; werkzeug has put U+FFFD for each byte that was not UTF-8,
+        # so here a U+FFFD is taken as one.
+        stream, form, files = super()._parse_multipart(stream, mimetype, content_length, options)
+        pairs = list(form.items(multi=True))
+        return stream, _posted(pairs, {name for name, value in pairs if "\ufffd" in value}), files
+
+
+class FormRequest(Request):
+    """The app's requests: forms are read by `FormParser`."""
+
+    form_data_parser_class = FormParser
 
 
 def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
@@ -62,9 +129,22 @@ def _put(data: dict[str, Any], path: list[str], value: object) -> None:
     data[path[-1]] = value
 
 
+def _names_posted(name: str, spec: FormFields) -> set[str]:
+    """The names a form field is posted under: a GOV.UK date input posts three."""
+    if name in spec.dates:
+        return {f"{name}-{part}" for part in ("day", "month", "year")}
+    return {name}
+
+
 def read_form(form: MultiDict[str, str], spec: FormFields) -> dict[str, Any]:
     """The posted values of the form's own fields as the nested dict its schema loads. A field
-    left empty is left out, so the schema's default or its "required" message applies."""
+    left empty is left out, so the schema's default or its "required" message applies.
+
+    Raises InvalidInput naming each field whose bytes were not UTF-8 text."""
+    not_utf8 = form.not_utf8 if isinstance(form, PostedForm) else frozenset()
+    garbled = {name: [NOT_UTF8] for name in spec.labels if _names_posted(name, spec) & not_utf8}
+    if garbled:
+        raise InvalidInput(garbled)
     data: dict[str, Any] = {group: {} for group in spec.groups}
     for name in spec.labels:
         value: Any
