@@ -13,6 +13,21 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 # The last day of March, June, September and December.
 _QUARTER_LAST_DAY = {1: 31, 2: 30, 3: 30, 4: 31}
+# Written out rather than strftime("%B"), which follows the server's locale.
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -129,3 +144,20 @@ class YearEnding:
 
 
 Period = Quarter | Year | YearEnding
+
+
+def period_name(start: date, end: date) -> str:
+    """The months a period covers as a reader says them ("July to September 2026", "October
+    2025 to September 2026"): codes like 2026Q3 stay in URLs and files, not in sentences."""
+    first, last = _MONTHS[start.month - 1], _MONTHS[end.month - 1]
+    if start.year != end.year:
+        return f"{first} {start.year} to {last} {end.year}"
+    if start.month == end.month:
+        return f"{last} {end.year}"
+    return f"{first} to {last} {end.year}"
+
+
+def quarter_name(code: str) -> str:
+    """A quarter's code in plain English: 2026Q3 is "July to September 2026"."""
+    quarter = Quarter.parse(code)
+    return period_name(quarter.start, quarter.end)

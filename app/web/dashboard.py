@@ -6,8 +6,13 @@ app.services.releases, and the stored document; never a case table and never the
 so what the dashboard shows is what the release published, cell for cell.
 
 Filters are a GET form. A value the release does not have (a quarter not published, a table,
-region, prison or charity not in it) is refused with 400 and an error summary naming the field,
-rather than quietly ignored, so a bookmarked link never shows other figures than it says.
+region, prison, charity or chart figure not in it) is refused with 400 and an error summary
+naming the field, rather than quietly ignored, so a bookmarked link never shows other figures
+than it says. The table as filtered downloads as CSV and JSON under the same rule.
+
+The trend (issue 12) is one figure (table, row, column) across the current revision of every
+published quarter, oldest first (app.domain.release_trend). Quarters read in plain English on
+every page ("July to September 2026"); the codes stay in URLs and file names.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -22,7 +28,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from app.domain import release_csv
 from app.domain.errors import Forbidden
 from app.domain.metric_catalogue import CATALOGUE
+from app.domain.metric_periods import period_name, quarter_name
 from app.domain.release_document import digest
+from app.domain.release_trend import Figure, Mark, TrendTable, trend, trend_tables
 from app.models.releases import Release
 from app.services.releases import current_releases, published_release, published_releases
 from app.web.settings import current_settings
@@ -31,14 +39,33 @@ from tenants.permissions import Permission, may
 
 bp = Blueprint("dashboard", __name__)
 
-FIELDS = ("quarter", "table", "region", "prison", "charity")
+FIELDS = ("quarter", "table", "region", "prison", "charity", "column")
+TREND_FIELDS = ("table", "row", "column")
 MESSAGES = {
     "quarter": "Choose a quarter that has been published",
     "table": "Choose a table from the list",
     "region": "Choose a region from the list",
     "prison": "Choose a prison from the list",
     "charity": "Choose a charity from the list",
+    "column": "Choose a figure from the list",
+    "row": "Choose a row of this table from the list",
 }
+# What a chart writes on a point that has no bar or no dot of its own (dashboard.js draws it).
+MARKS = {
+    Mark.SUPPRESSED: "suppressed",
+    Mark.NO_MEMBER_SERVICE: "no member service",
+    Mark.NOT_PUBLISHED: "not published",
+}
+
+
+@bp.app_template_filter("quarter_name")
+def _quarter_name(code: str) -> str:
+    return quarter_name(code)
+
+
+@bp.app_template_filter("period_name")
+def _period_name(period: dict[str, str]) -> str:
+    return period_name(date.fromisoformat(period["start"]), date.fromisoformat(period["end"]))
 
 
 @bp.app_context_processor
@@ -109,24 +136,36 @@ def _cell(value: int | float | None, row: dict[str, Any]) -> dict[str, Any]:
     return {"text": "suppressed" if value is None else _number(value), "suppressed": value is None}
 
 
+def _mark(value: int | float | None, row: dict[str, Any]) -> str | None:
+    if row.get("no_member_service"):
+        return MARKS[Mark.NO_MEMBER_SERVICE]
+    return MARKS[Mark.SUPPRESSED] if value is None else None
+
+
 def _label(row: dict[str, Any]) -> str:
     label = str(row["label"])
     return f"{label} (no member service)" if row.get("no_member_service") else label
 
 
+def _by_name(row: dict[str, Any]) -> tuple[str, str]:
+    return str(row["label"]).casefold(), str(row["key"])
+
+
 def _rows(table: dict[str, Any], chosen: dict[str, str], document: dict[str, Any]) -> list[Any]:
-    """The table's rows the filters keep. Prison rows know their region and charities; region
-    rows are kept by region (a chosen prison stands for its region); national rows always."""
+    """The table's rows the filters keep. Prison rows know their region and charities and are
+    listed by name; region rows are kept by region (a chosen prison stands for its region);
+    national rows always."""
     rows: list[dict[str, Any]] = table["rows"]
     region, prison, charity = chosen["region"], chosen["prison"], chosen["charity"]
     if table["dimension"] == "prison":
-        return [
+        kept = [
             row
             for row in rows
             if (not region or row.get("region") == region)
             and (not prison or row["key"] == prison)
             and (not charity or charity in row.get("charities", ()))
         ]
+        return sorted(kept, key=_by_name)
     if table["dimension"] == "region":
         if not region and prison:
             region = _region_of(prison, document) or ""
@@ -142,9 +181,10 @@ def _region_of(prison: str, document: dict[str, Any]) -> str | None:
     return None
 
 
-def _grid(table: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _grid(table: dict[str, Any], rows: list[dict[str, Any]], column: str) -> dict[str, Any]:
     """The HTML table and the chart from the same figures. A national table (one row, many
-    categories) is turned on its side: a row per category reads better than 20 columns."""
+    categories) is turned on its side: a row per category reads better than 20 columns. The
+    chart draws one figure (the chosen column) per row, so it stays readable on a phone."""
     columns = table["columns"]
     if table["dimension"] == "national":
         heads = ["Category", *(row["label"] for row in rows)]
@@ -152,11 +192,10 @@ def _grid(table: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
             (col["label"], [_cell(row["values"][col["key"]], row) for row in rows])
             for col in columns
         ]
+        (row,) = rows
+        series = row["label"]
         labels = [col["label"] for col in columns]
-        series = [
-            {"label": row["label"], "data": [row["values"][c["key"]] for c in columns]}
-            for row in rows
-        ]
+        points = [(row["values"][col["key"]], row) for col in columns]
     else:
         first = "Prison" if table["dimension"] == "prison" else "Region"
         heads = [first, *(col["label"] for col in columns)]
@@ -164,34 +203,99 @@ def _grid(table: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
             (_label(row), [_cell(row["values"][col["key"]], row) for col in columns])
             for row in rows
         ]
+        series = next(col["label"] for col in columns if col["key"] == column)
         labels = [row["label"] for row in rows]
-        series = [
-            {"label": col["label"], "data": [row["values"][col["key"]] for row in rows]}
-            for col in columns
-        ]
-    chart = {"title": table["title"], "labels": labels, "datasets": series}
-    empty = all(value is None for line in series for value in line["data"])
-    return {"heads": heads, "body": body, "chart": chart, "all_suppressed": empty}
+        points = [(row["values"][column], row) for row in rows]
+    chart = {
+        "kind": "bar",
+        "title": table["title"],
+        "series": series,
+        "labels": labels,
+        "data": [value for value, _row in points],
+        "marks": [_mark(value, row) for value, row in points],
+    }
+    return {
+        "heads": heads,
+        "body": body,
+        "chart": chart,
+        "no_bars": all(value is None for value, _row in points),
+        "all_suppressed": all(mark == MARKS[Mark.SUPPRESSED] for mark in chart["marks"]),
+    }
 
 
-def _chosen() -> dict[str, str]:
-    return {field: request.args.get(field, "").strip() for field in FIELDS}
+def _chosen(fields: tuple[str, ...] = FIELDS) -> dict[str, str]:
+    return {field: request.args.get(field, "").strip() for field in fields}
 
 
-def _errors(chosen: dict[str, str], releases: list[Release], choices: Choices) -> dict[str, str]:
+def _errors(
+    chosen: dict[str, str], quarters: set[str], choices: Choices, document: dict[str, Any]
+) -> dict[str, str]:
     errors = {}
-    if chosen["quarter"] and chosen["quarter"] not in {r.quarter for r in releases}:
+    if chosen["quarter"] and chosen["quarter"] not in quarters:
         errors["quarter"] = MESSAGES["quarter"]
     for field in ("table", "region", "prison", "charity"):
         if chosen[field] and not choices.allows(field, chosen[field]):
             errors[field] = MESSAGES[field]
+    if chosen["column"] and "table" not in errors:
+        columns = {c["key"] for c in _chosen_table(document, chosen)["columns"]}
+        if chosen["column"] not in columns:
+            errors["column"] = MESSAGES["column"]
     return errors
+
+
+def _chosen_table(document: dict[str, Any], chosen: dict[str, str]) -> dict[str, Any]:
+    tables = {t["id"]: t for t in document["tables"]}
+    return tables.get(chosen["table"], document["tables"][0])
 
 
 def _superseded(release: Release) -> Release | None:
     if release.supersedes_id is None:
         return None
     return db_session().get(Release, release.supersedes_id)
+
+
+def _figures_page(
+    release: Release, releases: list[Release], chosen: dict[str, str], quarters: set[str]
+) -> dict[str, Any]:
+    """The dashboard's page for a release and the filters: with the table's kept rows and its
+    grid when every filter is known, with field errors (and no grid) when one is not."""
+    document = json.loads(release.content)
+    choices = Choices.of(document)
+    errors = _errors(chosen, quarters, choices, document)
+    table = _chosen_table(document, chosen)
+    column = chosen["column"] or table["columns"][0]["key"]
+    page: dict[str, Any] = {
+        "releases": releases,
+        "release": release,
+        "document": document,
+        "choices": choices,
+        "chosen": chosen,
+        "errors": {f"filter-{field}": message for field, message in errors.items()},
+        "field_errors": errors,
+        "superseded": _superseded(release),
+        "table": table,
+        "column": column,
+        "column_choices": [(c["key"], c["label"]) for c in table["columns"]],
+        "column_label": next(
+            (c["label"] for c in table["columns"] if c["key"] == column),
+            table["columns"][0]["label"],
+        ),
+    }
+    if errors:
+        return page
+    rows = _rows(table, chosen, document)
+    kept = {field: chosen[field] for field in ("region", "prison", "charity") if chosen[field]}
+    page.update(
+        grid=_grid(table, rows, column),
+        rows=rows,
+        filters={"table": table["id"], **kept},
+        trend_query={
+            "table": table["id"],
+            "row": rows[0]["key"] if rows else None,
+            "column": column,
+        },
+    )
+    return page
 
 
 @bp.get("/dashboard")
@@ -202,26 +306,81 @@ def index() -> str | tuple[str, int]:
     chosen = _chosen()
     by_quarter = {r.quarter: r for r in releases}
     release = by_quarter.get(chosen["quarter"], releases[0])
-    document = json.loads(release.content)
-    choices = Choices.of(document)
-    errors = _errors(chosen, releases, choices)
-    page = {
-        "releases": releases,
-        "release": release,
-        "document": document,
-        "choices": choices,
+    page = _figures_page(release, releases, chosen, set(by_quarter))
+    if page["errors"]:
+        return render_template("dashboard/index.html", **page), 400
+    return render_template("dashboard/index.html", **page)
+
+
+def _trend_errors(chosen: dict[str, str], tables: dict[str, TrendTable]) -> dict[str, str]:
+    if chosen["table"] and chosen["table"] not in tables:
+        return {"table": MESSAGES["table"]}
+    table = tables[chosen["table"] or next(iter(tables))]
+    errors = {}
+    if chosen["row"] and chosen["row"] not in dict(table.rows):
+        errors["row"] = MESSAGES["row"]
+    if chosen["column"] and chosen["column"] not in dict(table.columns):
+        errors["column"] = MESSAGES["column"]
+    return errors
+
+
+def _trend_table(points: list[Any]) -> list[dict[str, Any]]:
+    """The trend's rows as the table shows them: the figure, or what stands in its place."""
+    shown = []
+    for point in points:
+        if point.mark is Mark.PUBLISHED:
+            text = _number(point.value)
+        elif point.mark is Mark.NO_MEMBER_SERVICE and point.value is not None:
+            text = f"{_number(point.value)} (no member service)"
+        else:
+            text = str(point.mark)
+        shown.append({"point": point, "text": text})
+    return shown
+
+
+@bp.get("/dashboard/trend")
+def trend_page() -> str | tuple[str, int]:
+    releases = current_releases(db_session())
+    if not releases:
+        return render_template("dashboard/empty.html")
+    documents = [json.loads(release.content) for release in releases]
+    tables = trend_tables(documents)
+    chosen = _chosen(TREND_FIELDS)
+    errors = _trend_errors(chosen, tables)
+    table_id = chosen["table"] if chosen["table"] in tables else next(iter(tables))
+    table = tables[table_id]
+    page: dict[str, Any] = {
+        "table_choices": [(key, entry.title) for key, entry in tables.items()],
+        "table_id": table_id,
+        "table": table,
         "chosen": chosen,
-        "errors": {f"filter-{field}": message for field, message in errors.items()},
+        "errors": {f"trend-{field}": message for field, message in errors.items()},
         "field_errors": errors,
-        "superseded": _superseded(release),
+        "newest": releases[0],
     }
     if errors:
-        return render_template("dashboard/index.html", **page), 400
-    tables = {t["id"]: t for t in document["tables"]}
-    table = tables.get(chosen["table"], document["tables"][0])
-    rows = _rows(table, chosen, document)
-    grid = _grid(table, rows)
-    return render_template("dashboard/index.html", table=table, grid=grid, **page)
+        return render_template("dashboard/trend.html", **page), 400
+    figure = Figure(
+        table_id, chosen["row"] or table.rows[0][0], chosen["column"] or table.columns[0][0]
+    )
+    points = trend(documents, figure)
+    chart = {
+        "kind": "line",
+        "title": table.title,
+        "series": dict(table.columns)[figure.column],
+        # Two lines a label ("July to September", "2026"), so a phone's axis has room.
+        "labels": [quarter_name(p.quarter).rsplit(" ", 1) for p in points],
+        "data": [p.value for p in points],
+        "marks": [MARKS.get(p.mark) for p in points],
+    }
+    page.update(
+        figure=figure,
+        row_label=dict(table.rows)[figure.row],
+        column_label=dict(table.columns)[figure.column],
+        shown=_trend_table(points),
+        chart=chart,
+    )
+    return render_template("dashboard/trend.html", **page)
 
 
 @bp.get("/dashboard/rules")
@@ -265,3 +424,49 @@ def release_csv_file(release_id: uuid.UUID) -> Response:
     body = release_csv.release_csv(document)
     name = release_csv.filename(document, "csv")
     return _download(body, "text/csv", name, digest(body))
+
+
+def _filtered(release_id: uuid.UUID) -> dict[str, Any] | Response:
+    """The dashboard's page for the release and the filters, for a download of its table; or
+    that page with its error summary and 400 when a filter is not in the release."""
+    release = published_release(db_session(), release_id)
+    releases = current_releases(db_session())
+    page = _figures_page(release, releases, _chosen(), {release.quarter})
+    if page["errors"]:
+        return Response(render_template("dashboard/index.html", **page), 400)
+    return page
+
+
+def _name(page: dict[str, Any], extension: str) -> str:
+    # The table id is one the release has (checked above): letters and underscores only.
+    whole = release_csv.filename(page["document"], extension)
+    return whole.replace(".", f"-{page['table']['id']}.", 1)
+
+
+@bp.get("/dashboard/releases/<uuid:release_id>/table.csv")
+def table_csv(release_id: uuid.UUID) -> Response:
+    page = _filtered(release_id)
+    if isinstance(page, Response):
+        return page
+    part = {**page["document"], "tables": [{**page["table"], "rows": page["rows"]}]}
+    body = release_csv.release_csv(part)
+    return _download(body, "text/csv", _name(page, "csv"), digest(body))
+
+
+@bp.get("/dashboard/releases/<uuid:release_id>/table.json")
+def table_json(release_id: uuid.UUID) -> Response:
+    page = _filtered(release_id)
+    if isinstance(page, Response):
+        return page
+    document, release = page["document"], page["release"]
+    part = {
+        "quarter": document["quarter"],
+        "revision": document["revision"],
+        "release_id": str(release.id),
+        "release_sha256": release.sha256,
+        "filters": page["filters"],
+        "rules": document["rules"],
+        "table": {**page["table"], "rows": page["rows"]},
+    }
+    body = json.dumps(part, ensure_ascii=False, indent=2).encode("utf-8")
+    return _download(body, "application/json", _name(page, "json"), digest(body))

@@ -1,12 +1,16 @@
-"""The ministry's dashboard (issue 5 item 4), on SQLite and PostgreSQL: the ministry analyst and
-the coordinator read the published release of 2026Q3 (families seeded at every charity by
-tests/integration/test_metrics.py, few enough that most cells are suppressed); nobody else does;
-downloads are the stored bytes, or a CSV that is the same bytes every time; drafts are missing."""
+"""The ministry's dashboard (issue 5 item 4, issue 12), on SQLite and PostgreSQL: the ministry
+analyst and the coordinator read the published release of 2026Q3 (families seeded at every
+charity by tests/integration/test_metrics.py, few enough that most cells are suppressed); nobody
+else does; downloads are the stored bytes, or a CSV that is the same bytes every time; drafts are
+missing. The analyst's dashboard (issue 12): a figure's trend over every published quarter, a
+chart per figure with suppressed points marked, prisons by name, quarters in plain English, and
+the table as filtered as CSV and JSON. Every expectation is read from the published documents."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import html as markup
 import io
 import json
 import re
@@ -14,17 +18,29 @@ import uuid
 
 import pytest
 
+from app.domain.metric_periods import Quarter
 from app.domain.release_csv import HEADER, release_csv, safe_text
 from app.models.releases import Release
 from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.releases import build_quarter, publish_quarter
 
 SUPPRESSED_CELL = re.compile(r"<td[^>]*>\s*<abbr class=\"app-suppressed\"[^>]*>suppressed</abbr>")
+QUARTER_CODE = re.compile(r"\b\d{4}Q[1-4]\b")
+PLAIN = {"2026Q2": "April to June 2026", "2026Q3": "July to September 2026"}
 
 
 @pytest.fixture
 def release(seeded, app_sessions, world) -> Release:  # noqa: F811
     return publish_quarter(app_sessions, world)
+
+
+@pytest.fixture
+def quarters(seeded, app_sessions, world) -> list[Release]:  # noqa: F811
+    """2026Q2 under the 10-5 rule, then 2026Q3 with a threshold of 1 (so its small counts are
+    published): oldest first, a figure suppressed in one quarter and published in the other."""
+    second = publish_quarter(app_sessions, world, Quarter(2026, 2))
+    third = publish_quarter(app_sessions, world, threshold=1, base=1)
+    return [second, third]
 
 
 @pytest.mark.parametrize("key", ["ministry", "coordinator"])
@@ -67,17 +83,33 @@ def test_ministry_sees_suppressed_cells_as_suppressed_with_the_legend(release, s
     assert "hidden so that a suppressed figure cannot be worked out" in page.text
 
 
-def test_chart_data_has_gaps_where_the_table_says_suppressed(release, signed_in):
+def test_chart_marks_suppressed_figures_where_the_table_says_suppressed(release, signed_in):
     page = signed_in("ministry").get("/dashboard?table=prison_activity")
-    block = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page.text)
-    assert block is not None
-    chart = json.loads(block.group(1))
-    document = json.loads(release.content)
-    prison = next(t for t in document["tables"] if t["id"] == "prison_activity")
+    chart = _chart(page.text)
+    prison = _table(release, "prison_activity")
+    rows = sorted(prison["rows"], key=lambda row: row["label"])
+    first = prison["columns"][0]
 
-    assert chart["labels"] == [row["label"] for row in prison["rows"]]
-    first = prison["columns"][0]["key"]
-    assert chart["datasets"][0]["data"] == [row["values"][first] for row in prison["rows"]]
+    assert chart["kind"] == "bar"
+    assert chart["series"] == first["label"]
+    assert chart["labels"] == [row["label"] for row in rows]
+    assert chart["data"] == [row["values"][first["key"]] for row in rows]
+    # A suppressed figure is marked, never drawn as 0 or left as an unexplained gap.
+    assert None in chart["data"]
+    assert chart["marks"] == [
+        "suppressed" if row["values"][first["key"]] is None else None for row in rows
+    ]
+
+
+def _chart(html: str) -> dict:
+    block = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html)
+    assert block is not None
+    return json.loads(block.group(1))  # type: ignore[no-any-return]
+
+
+def _table(release: Release, table_id: str) -> dict:
+    document = json.loads(release.content)
+    return next(t for t in document["tables"] if t["id"] == table_id)  # type: ignore[no-any-return]
 
 
 def test_filters_keep_the_rows_of_a_region_and_a_charity(release, signed_in):
@@ -224,3 +256,334 @@ def test_a_region_no_member_serves_reads_as_zeros_marked_never_as_suppressed(rel
     lines = list(csv.reader(io.StringIO(client.get(f"/dashboard/releases/{release.id}.csv").text)))
     wales = [line for line in lines[1:] if line[4] == "Wales"]
     assert wales and {line[-1] for line in wales} == {"0", "no member service"}
+
+
+# --- the analyst's dashboard (issue 12) --------------------------------------------------------
+
+
+def _visible_text(html: str) -> str:
+    """What a reader sees: no script blocks, no tags (so no URLs, values or file names)."""
+    html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def _body_rows(html: str, table_id: str) -> list[list[str]]:
+    """The body rows of the table with this id, each cell's text with tags stripped."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, flags=re.S)
+    assert table is not None, table_id
+    body = re.search(r"<tbody.*?</tbody>", table.group(0), flags=re.S)
+    assert body is not None
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(0), flags=re.S)
+    return [
+        [
+            markup.unescape(" ".join(re.sub(r"<[^>]+>", " ", cell).split()))
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        ]
+        for row in rows
+    ]
+
+
+def test_prisons_are_listed_by_name(release, signed_in):
+    page = signed_in("ministry").get("/dashboard?table=prison_activity")
+    labels = [row["label"] for row in _table(release, "prison_activity")["rows"]]
+
+    shown = [row[0] for row in _body_rows(page.text, "figures-table")]
+
+    assert len(labels) > 1
+    assert shown == sorted(labels, key=str.casefold)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard",
+        "/dashboard?table=national_ethnicity",
+        "/dashboard?table=region_needs",
+        "/dashboard/trend",
+        "/dashboard/rules",
+    ],
+)
+def test_every_quarter_the_reader_sees_is_in_plain_english(quarters, signed_in, path):
+    page = signed_in("ministry").get(path)
+
+    assert page.status_code == 200
+    assert QUARTER_CODE.findall(_visible_text(page.text)) == []
+    assert PLAIN["2026Q3"] in page.text
+
+
+def test_the_code_stays_in_urls_and_downloads(release, signed_in):
+    page = signed_in("ministry").get("/dashboard")
+
+    assert 'value="2026Q3"' in page.text
+    assert (
+        "continuum-2026Q3-r1"
+        in signed_in("ministry")
+        .get(f"/dashboard/releases/{release.id}/table.csv")
+        .headers["Content-Disposition"]
+    )
+
+
+def test_a_year_table_names_its_months(release, signed_in):
+    period = _table(release, "national_ethnicity")["period"]
+    page = signed_in("ministry").get("/dashboard?table=national_ethnicity")
+    start, end = period["start"].split("-"), period["end"].split("-")
+
+    assert start[0] != end[0]  # the year to September spans new year
+    assert re.search(rf"[A-Z][a-z]+ {start[0]} to [A-Z][a-z]+ {end[0]}", _visible_text(page.text))
+
+
+# --- trend over published quarters ----------------------------------------------------------
+
+
+def _expected_text(value: int | float | None) -> str:
+    return "suppressed" if value is None else f"{value:,}"
+
+
+def _figure_in_both(quarters: list[Release]) -> tuple[str, str, str]:
+    """A prison figure suppressed in one quarter and published in the other."""
+    older, newer = (_table(r, "prison_activity") for r in quarters)
+    before = {row["key"]: row["values"] for row in older["rows"]}
+    for row in (r for r in newer["rows"] if r["key"] in before):
+        for column in newer["columns"]:
+            then, now = before[row["key"]][column["key"]], row["values"][column["key"]]
+            if (then is None) != (now is None):
+                return "prison_activity", row["key"], column["key"]
+    raise AssertionError("no figure is suppressed in one quarter and published in the other")
+
+
+def test_trend_shows_every_published_quarter_oldest_first(quarters, signed_in):
+    table, row, column = _figure_in_both(quarters)
+    page = signed_in("ministry").get(f"/dashboard/trend?table={table}&row={row}&column={column}")
+    expected = []
+    for release in quarters:  # oldest first
+        values = next(r for r in _table(release, table)["rows"] if r["key"] == row)["values"]
+        expected.append(
+            [PLAIN[release.quarter], str(release.revision), _expected_text(values[column])]
+        )
+
+    assert page.status_code == 200
+    assert _body_rows(page.text, "trend-table") == expected
+    assert "suppressed" in {line[-1] for line in expected}
+
+
+def test_trend_chart_marks_suppressed_quarters_and_never_draws_them_as_zero(quarters, signed_in):
+    table, row, column = _figure_in_both(quarters)
+    page = signed_in("ministry").get(f"/dashboard/trend?table={table}&row={row}&column={column}")
+    chart = _chart(page.text)
+    values = [
+        next(r for r in _table(release, table)["rows"] if r["key"] == row)["values"][column]
+        for release in quarters
+    ]
+
+    assert chart["kind"] == "line"
+    assert chart["data"] == values
+    assert chart["marks"] == ["suppressed" if v is None else None for v in values]
+    assert "suppressed" in chart["marks"]
+    assert [" ".join(label) for label in chart["labels"]] == [PLAIN[r.quarter] for r in quarters]
+
+
+def test_trend_reads_the_latest_revision_of_a_quarter(release, signed_in, app_sessions, world):
+    """2026Q3 revised after 2026Q2 was published: the trend takes revision 2 of 2026Q3."""
+    publish_quarter(app_sessions, world, Quarter(2026, 2))
+    revised = publish_quarter(app_sessions, world, reason="a correction")
+    page = signed_in("ministry").get("/dashboard/trend?table=prison_activity")
+
+    rows = _body_rows(page.text, "trend-table")
+
+    assert (release.revision, revised.revision) == (1, 2)
+    assert [line[:2] for line in rows] == [[PLAIN["2026Q2"], "1"], [PLAIN["2026Q3"], "2"]]
+
+
+def test_trend_of_a_region_no_member_serves_reads_zero_with_the_reason(quarters, signed_in):
+    table = _table(quarters[-1], "region_needs")
+    column = table["columns"][0]["key"]
+    wales = next(row for row in table["rows"] if row["key"] == "Wales")
+    assert wales.get("no_member_service") and wales["values"][column] == 0
+
+    page = signed_in("ministry").get(
+        f"/dashboard/trend?table=region_needs&row=Wales&column={column}"
+    )
+
+    assert [line[-1] for line in _body_rows(page.text, "trend-table")] == [
+        "0 (no member service)"
+    ] * len(quarters)
+    assert not SUPPRESSED_CELL.findall(page.text)
+
+
+def test_trend_defaults_to_the_first_figure_of_the_newest_release(quarters, signed_in):
+    table = json.loads(quarters[-1].content)["tables"][0]
+    first_row = min(table["rows"], key=lambda row: row["label"].casefold())
+
+    page = signed_in("coordinator").get("/dashboard/trend")
+
+    assert page.status_code == 200
+    assert first_row["label"] in page.text and table["columns"][0]["label"] in page.text
+    assert len(_body_rows(page.text, "trend-table")) == len(quarters)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("table=cases", "table"),
+        ("table=prison_activity&row=XYZ", "row"),
+        ("table=prison_activity&row=North+West", "row"),
+        ("table=prison_activity&column=nothing", "column"),
+    ],
+)
+def test_unknown_trend_choice_is_refused_naming_the_field(release, signed_in, query, field):
+    page = signed_in("ministry").get(f"/dashboard/trend?{query}")
+
+    assert page.status_code == 400
+    assert f'href="#trend-{field}"' in page.text
+    assert f'id="trend-{field}-error"' in page.text
+
+
+def test_charity_staff_are_refused_the_trend_and_the_table_downloads(release, signed_in):
+    client = signed_in("pops_admin")
+
+    assert client.get("/dashboard/trend").status_code == 403
+    for suffix in ("csv", "json"):
+        assert client.get(f"/dashboard/releases/{release.id}/table.{suffix}").status_code == 403
+
+
+def test_before_any_release_the_trend_says_so(signed_in):
+    page = signed_in("ministry").get("/dashboard/trend")
+
+    assert page.status_code == 200
+    assert "No figures have been published yet." in page.text
+
+
+# --- charts by region -----------------------------------------------------------------------
+
+
+def test_region_chart_is_one_figure_by_region_with_suppressed_marked(release, signed_in):
+    table = _table(release, "region_needs")
+    column = next(
+        c for c in table["columns"] if any(row["values"][c["key"]] is None for row in table["rows"])
+    )
+    page = signed_in("ministry").get(f"/dashboard?table=region_needs&column={column['key']}")
+    chart = _chart(page.text)
+
+    assert chart["series"] == column["label"]
+    assert chart["labels"] == [row["label"] for row in table["rows"]]
+    assert chart["data"] == [row["values"][column["key"]] for row in table["rows"]]
+    assert chart["marks"] == [
+        "no member service"
+        if row.get("no_member_service")
+        else ("suppressed" if row["values"][column["key"]] is None else None)
+        for row in table["rows"]
+    ]
+
+
+def test_unknown_chart_figure_is_refused_naming_the_field(release, signed_in):
+    page = signed_in("ministry").get("/dashboard?table=region_needs&column=nothing")
+
+    assert page.status_code == 400
+    assert 'href="#filter-column"' in page.text
+
+
+# --- the table as filtered, as CSV and JSON -----------------------------------------------------
+
+
+def test_csv_of_the_table_as_filtered_has_its_rows_and_nothing_else(release, signed_in):
+    client = signed_in("ministry")
+    query = "table=prison_activity&region=North+West"
+    response = client.get(f"/dashboard/releases/{release.id}/table.csv?{query}")
+    again = client.get(f"/dashboard/releases/{release.id}/table.csv?{query}")
+    table = _table(release, "prison_activity")
+    kept = [row for row in table["rows"] if row.get("region") == "North West"]
+    lines = list(csv.reader(io.StringIO(response.data.decode("utf-8"))))
+    whole = list(csv.reader(io.StringIO(release_csv(json.loads(release.content)).decode())))
+
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.data == again.data
+    assert tuple(lines[0]) == HEADER
+    assert kept and {line[4] for line in lines[1:]} == {
+        *(row["key"] for row in kept),
+        "excluded_families",
+    }
+    # Every line is the whole release's line for the same cell.
+    assert all(line in whole for line in lines[1:])
+    assert len(lines) - 1 == len(kept) * len(table["columns"]) + 1
+    assert (
+        'filename="continuum-2026Q3-r1-prison_activity.csv"'
+        in response.headers["Content-Disposition"]
+    )
+
+
+def test_json_of_the_table_as_filtered_is_the_documents_rows_in_the_pages_order(release, signed_in):
+    response = signed_in("ministry").get(
+        f"/dashboard/releases/{release.id}/table.json?table=prison_activity&charity=pops"
+    )
+    table = _table(release, "prison_activity")
+    kept = sorted(
+        (row for row in table["rows"] if "pops" in row["charities"]),
+        key=lambda row: row["label"].casefold(),
+    )
+    body = response.get_json()
+
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert len(kept) > 1
+    assert body["quarter"] == "2026Q3" and body["revision"] == 1
+    assert body["release_sha256"] == release.sha256
+    assert body["filters"] == {"table": "prison_activity", "charity": "pops"}
+    assert body["table"]["rows"] == kept
+    assert body["table"]["columns"] == table["columns"]
+    assert body["table"]["excluded_families"] == table["excluded_families"]
+
+
+def test_table_downloads_leave_the_stored_release_as_it_was(release, signed_in, app_sessions):
+    client = signed_in("ministry")
+    for suffix in ("csv", "json"):
+        assert client.get(f"/dashboard/releases/{release.id}/table.{suffix}").status_code == 200
+
+    with app_sessions() as session:
+        stored = session.get(Release, release.id)
+        assert stored is not None
+        assert stored.content == release.content
+        assert hashlib.sha256(stored.content.encode("utf-8")).hexdigest() == release.sha256
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("table=cases", "table"),
+        ("region=Atlantis", "region"),
+        ("prison=XYZ", "prison"),
+        ("charity=nobody", "charity"),
+        ("quarter=2019Q1", "quarter"),
+    ],
+)
+def test_table_download_refuses_an_unknown_filter_naming_the_field(
+    release, signed_in, suffix, query, field
+):
+    response = signed_in("ministry").get(f"/dashboard/releases/{release.id}/table.{suffix}?{query}")
+
+    assert response.status_code == 400
+    assert f'href="#filter-{field}"' in response.text
+    assert f'id="filter-{field}-error"' in response.text
+
+
+def test_table_download_of_a_draft_or_missing_release_is_the_same_not_found(
+    release, signed_in, app_sessions, world
+):
+    draft_id = build_quarter(app_sessions, world, Quarter(2026, 3), reason="a correction")
+    client = signed_in("ministry")
+
+    for suffix in ("json", "csv"):
+        draft = client.get(f"/dashboard/releases/{draft_id}/table.{suffix}")
+        missing = client.get(f"/dashboard/releases/{uuid.uuid4()}/table.{suffix}")
+        assert draft.status_code == missing.status_code == 404
+        assert draft.data == missing.data
+
+
+def test_page_links_to_the_table_as_filtered(release, signed_in):
+    page = signed_in("ministry").get("/dashboard?table=prison_activity&region=North+West")
+
+    for suffix in ("csv", "json"):
+        link = re.search(
+            rf'href="(/dashboard/releases/{release.id}/table\.{suffix}\?[^"]*)"', page.text
+        )
+        assert link is not None, suffix
+        assert "table=prison_activity" in link.group(1) and "region=North+West" in link.group(1)
