@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.db import make_engine, make_session_factory
 from app.domain.clock import Clock, system_clock
 from app.extensions import Continuum, csrf, limiter, login_manager
 from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
-from config import Settings, load_settings
+from config import Settings, load_settings, refuse_unsafe_production
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> Flask:
     """The service, configured by ``settings`` and dated by ``clock`` (tests pass their own)."""
     settings = settings or load_settings()
+    # Before anything is generated or bound: production never runs on a developer's settings.
+    refuse_unsafe_production(settings)
     app = Flask(
         __name__,
         instance_path=str(settings.instance_path),
@@ -68,4 +72,17 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     from app.cli import register_cli
 
     register_cli(app)
+    _front(app, settings, engine)
     return app
+
+
+def _front(app: Flask, settings: Settings, engine: Engine) -> None:
+    """What sits in front of the app: the probes first, then the trusted proxies' headers."""
+    from app.web.health import HealthChecks, SchemaAtHead
+
+    if settings.trusted_proxies:
+        # Each trusted proxy appends the address it saw; the client is the one the nearest of
+        # them names. Anything further left was written by the client and is not believed.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.wsgi_app = HealthChecks(app.wsgi_app, SchemaAtHead(engine))  # type: ignore[method-assign]

@@ -4,6 +4,18 @@ Unknown ``CONTINUUM_*`` variables and malformed values fail loudly at start-up, 
 deployment never silently falls back to a development default.
 """
 
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import (
+    Settings,
+    SettingsError,
+    UnsafeProductionSettings,
+    load_settings,
+    refuse_unsafe_production,
+)
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "UnsafeProductionSettings",
+    "load_settings",
+    "refuse_unsafe_production",
+]

@@ -41,6 +41,9 @@ from tests.support.postgres import (
     postgres_required,
     start_postgres,
 )
+
+# A throwaway Redis, started as PostgreSQL is, for the shared rate-limit store (fixtures there).
+from tests.support.redis import redis_server, redis_url  # noqa: F401
 from tests.support.world import PASSWORD, World, build_world
 
 # CI runs property tests derandomized, so a red build is reproducible from its log.
@@ -155,6 +158,11 @@ def _take_down_walls(app: Flask) -> None:
 
         # Cut the protector back to declared sums: the definitions' relations are gone.
         release_draft._relations = lambda *_args: ((), disclosure_model.Relations())
+    if "revision_links" in NEGATIVE_CONTROL:
+        from app.services import releases
+
+        # A revision's figures are new quantities again, tied to nothing it revises.
+        releases.link_revision = lambda draft, *_args: draft
     if "consent_gate" in NEGATIVE_CONTROL:
         from app.services import (
             transfer_platform,
