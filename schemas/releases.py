@@ -76,7 +76,8 @@ class RulesOut(OutputSchema):
         dump_only=True,
         metadata={
             "description": "what ties a cell suppressed to protect another to it: "
-            "'declared-sums', or 'declared-sums-and-definitions' (docs/metrics.md); "
+            "'declared-sums', 'declared-sums-and-definitions', or in a revision "
+            "'declared-sums-definitions-and-revised-release' (docs/metrics.md); "
             "absent from releases built before the definitions were modelled",
             "example": "declared-sums-and-definitions",
         },

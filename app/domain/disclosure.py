@@ -28,6 +28,7 @@ from app.domain.disclosure_model import (
     CannotProtect,
     Cell,
     CellKey,
+    Change,
     DisclosureRules,
     Draft,
     InconsistentHistory,
@@ -60,6 +61,7 @@ __all__ = [
     "CannotProtect",
     "Cell",
     "CellKey",
+    "Change",
     "DisclosureRules",
     "Draft",
     "InconsistentHistory",
@@ -84,7 +86,7 @@ __all__ = [
 
 
 # Whatever ties cells together for a reader: secondary suppression looks for partners along it.
-Link = Sum | AtMost | StandsOn
+Link = Sum | AtMost | StandsOn | Change
 
 
 def protect_release(

@@ -25,6 +25,7 @@ from app.domain.disclosure_model import (
     OUTSIDER,
     Audit,
     CellKey,
+    Change,
     DisclosureRules,
     InconsistentHistory,
     Kind,
@@ -38,6 +39,8 @@ from app.domain.disclosure_rules import known_interval
 
 # The table of the slack variables turning each ``AtMost`` into a sum; no release has it.
 SLACK_TABLE = "(slack)"
+# The table of a revision's known changes, each a variable fixed at its size; no release has it.
+CHANGE_TABLE = "(change)"
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,12 @@ class _View:
     bounds: dict[CellKey, Bound]
     audited: frozenset[CellKey]
     small: frozenset[CellKey]
-    capped: frozenset[CellKey]  # small counts of families: every reader knows they are small
+    # Cells only proving present discloses: small counts of families (every reader knows they
+    # are small), and a revision's counts whose revised figure was published (every reader
+    # knows them as well as that figure).
+    capped: frozenset[CellKey]
     parts: tuple[_Part, ...]
+    changes: tuple[Change, ...] = ()  # every revision's changes, which readers take as known
 
 
 def audit_release(
@@ -104,6 +111,7 @@ class Auditor:
                 memo = (part.keys, tuple(bounds), tuple(audited))
                 if memo not in self._solved:
                     self._solved[memo] = extremes(part.keys, part.sums, bounds, audited)
+                floor = dict(zip(part.keys, (low for low, _ in bounds), strict=True))
                 for key in audited:
                     low, high = self._solved[memo][key]
                     mine = own.get(key, 0)
@@ -115,6 +123,7 @@ class Auditor:
                             None if high is None else math.floor(high + SLACK) - mine,
                             key in view.small,
                             key in view.capped,
+                            max(floor[key] - mine, 0),
                         )
                     )
         ranges.sort(key=lambda r: (r.key, r.attacker != OUTSIDER, r.attacker))
@@ -165,6 +174,7 @@ class Auditor:
         and the suppressed cells not wholly the reader's own."""
         records = self._records(reader)
         whole = _wholly_own(records.whole, (s for part in view.parts for s in part.sums))
+        told = _told(view.changes, records)
         questions = []
         for part in view.parts:
             audited = [key for key in part.keys if key in view.audited and key not in whole]
@@ -173,8 +183,30 @@ class Auditor:
                     _known(key, view.bounds[key], records.own.get(key, 0), key in whole)
                     for key in part.keys
                 ]
+                bounds = [
+                    (max(low, told.get(key, 0)), high)
+                    for key, (low, high) in zip(part.keys, bounds, strict=True)
+                ]
                 questions.append((part, bounds, audited))
         return questions
+
+
+def _told(changes: Iterable[Change], records: Records) -> dict[CellKey, int]:
+    """What a revision's reason alone proves a reader with these records, as the least each cell
+    holds: the others' share of a count went up (or down) by the change less the reader's own
+    part of it, so the cell after (or before) holds at least the reader's own plus that much.
+    Proving that much is the reason's disclosure, written by the coordinator; only more is the
+    figures'."""
+    told: dict[CellKey, int] = {}
+    own = records.own
+    for change in changes:
+        before, after = own.get(change.before, 0), own.get(change.after, 0)
+        theirs = change.by - (after - before)
+        if theirs > 0:
+            told[change.after] = max(told.get(change.after, 0), after + theirs)
+        elif theirs < 0:
+            told[change.before] = max(told.get(change.before, 0), before - theirs)
+    return told
 
 
 def _pins(
@@ -209,7 +241,8 @@ def _wholly_own(whole: frozenset[CellKey], sums: Iterable[Sum]) -> frozenset[Cel
                 grown = known | set(s.cells())
                 changed |= grown != known
                 known = grown
-    return frozenset(known)
+    # A slack or a change is no charity's record: it is what it is, whoever reads.
+    return frozenset(key for key in known if key.table not in (SLACK_TABLE, CHANGE_TABLE))
 
 
 def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = None) -> _View:
@@ -218,6 +251,8 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
     suppressed: set[CellKey] = set()
     small: set[CellKey] = set()
     sums: dict[tuple[CellKey, tuple[CellKey, ...]], Sum] = {}
+    echoes: set[CellKey] = set()
+    changes: list[Change] = []
     averages: set[CellKey] = set()
     published_averages: set[CellKey] = set()
     families_cells: set[CellKey] = set()
@@ -254,13 +289,30 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
             bounds.setdefault(slack, (0, None))
             s = Sum(relation.larger, (relation.smaller, slack))
             sums.setdefault((s.total, tuple(sorted(s.parts))), s)
+        for change in release.relations.changes:
+            changes.append(change)
+            # after = before + by, as a sum of whole numbers: the larger is the smaller plus
+            # a variable every reader knows is exactly the size of the change.
+            larger, smaller = (
+                (change.after, change.before) if change.by >= 0 else (change.before, change.after)
+            )
+            addends: tuple[CellKey, ...] = (smaller,)
+            if change.by:
+                size = CellKey(CHANGE_TABLE, str(change.before), str(change.after))
+                bounds[size] = (abs(change.by), abs(change.by))
+                addends = (smaller, size)
+            s = Sum(larger, addends)
+            sums.setdefault((s.total, tuple(sorted(s.parts))), s)
         for stands in release.relations.stands_on:
             if stands.average in published_averages:
                 low, high = bounds.get(stands.families, (0, None))
                 bounds[stands.families] = (max(low, release.rules.threshold), high)
     # Kerckhoffs: the reader knows the algorithm, so the audit grants it the one thing the legend
-    # withholds: which suppressed counts of families are small, and so under the threshold.
-    capped = small & families_cells & (suppressed - published)
+    # withholds: which suppressed counts of families are small, and so under the threshold. Not
+    # for a revision's counts: any of them may be the partner of the count it revises (the
+    # document says so), so none is known to be small by being suppressed.
+    revising = {change.after for change in changes}
+    capped = small & families_cells & (suppressed - published) - revising
     for key in capped:
         low, high = bounds[key]
         top = ceiling[key] if high is None else min(high, ceiling[key])
@@ -277,7 +329,21 @@ def _view(releases: Sequence[PublishedRelease], scope: Set[CellKey] | None = Non
     parts = _parts(bounds, sums.values())
     if scope is not None:
         parts = tuple(part for part in parts if any(key in scope for key in part.keys))
-    return _View(bounds, audited, frozenset(small & audited), frozenset(capped), parts)
+    # A revision's count whose earlier figure every reader knows as well as a published figure
+    # or a small one (or an echo of one) is known that well again by its change: only proving
+    # a small one present beyond what its reason says counts.
+    for change in changes:
+        if change.before in published or change.before in capped or change.before in echoes:
+            echoes.add(change.after)
+    echoed = frozenset(echoes & audited)
+    return _View(
+        bounds,
+        audited,
+        frozenset(small & audited),
+        frozenset(capped) | echoed,
+        parts,
+        tuple(changes),
+    )
 
 
 def _parts(bounds: dict[CellKey, Bound], sums: Iterable[Sum]) -> tuple[_Part, ...]:

@@ -6,9 +6,9 @@ median or rate) over families. Marginal totals are cells like any other; the add
 between cells (a total is the sum of its parts) are declared as ``Sum`` constraints, because they
 are exactly what a reader uses to work a suppressed cell out. What the definitions say besides
 sums (one count at most another, an average standing on at least the threshold of families, a
-quantity no table publishes) are ``Relations``. Cell keys are global across
-releases: put the period in the table name (``2026Q3 families``); a revised release of the same
-quarter reuses its keys, so the audit treats the two as one quantity.
+quantity no table publishes, a revision's figure as the revised one plus a known change) are
+``Relations``. Cell keys are global across releases: put the period in the table name
+(``2026Q3 families``), and the revision too (``2026Q3r2 families``).
 """
 
 from __future__ import annotations
@@ -155,6 +155,23 @@ class StandsOn:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A revision's figure is the revised release's same figure plus ``by``: the audit assumes
+    every reader knows ``by`` exactly (the revision's reason is published)."""
+
+    before: CellKey
+    after: CellKey
+    by: int
+
+    def __post_init__(self) -> None:
+        if self.before == self.after:
+            raise ValueError(f"{self.after}: a revision's cell has a key of its own")
+
+    def cells(self) -> tuple[CellKey, ...]:
+        return (self.after, self.before)
+
+
+@dataclass(frozen=True)
 class Relations:
     """What a reader knows besides declared sums, derived from the definitions and the public
     service map.
@@ -170,9 +187,11 @@ class Relations:
     # Counts every reader knows are zero from the public service map (a region where no member
     # serves a prison): published as exactly 0, never suppressed, never a partner.
     known_zeros: tuple[CellKey, ...] = ()
+    # A revision's counts tied to those of the release it revises, by known changes.
+    changes: tuple[Change, ...] = ()
 
-    def links(self) -> tuple[AtMost | StandsOn, ...]:
-        return (*self.at_most, *self.stands_on)
+    def links(self) -> tuple[AtMost | StandsOn | Change, ...]:
+        return (*self.at_most, *self.stands_on, *self.changes)
 
 
 @dataclass(frozen=True)
@@ -325,12 +344,15 @@ class Range:
     # Small, and known by every reader to be under the threshold (Kerckhoffs): its range is
     # narrow by public knowledge, so only proving it present (one or more) discloses anything.
     capped: bool = False
+    # What the reader knows the others have before reading any figure: a revision's reason that
+    # says a family was added proves the cell holds at least one. Only more than this discloses.
+    floor: int = 0
 
     def narrower_than(self, base: int) -> bool:
         return self.high is not None and self.high - self.low < base
 
     def pinned(self, base: int) -> bool:
-        if self.small and self.low > 0:
+        if self.small and self.low > self.floor:
             return True
         return not self.capped and self.narrower_than(base)
 

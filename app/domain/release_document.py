@@ -21,6 +21,7 @@ from typing import Any
 from app.domain.disclosure_model import (
     AtMost,
     CellKey,
+    Change,
     DisclosureRules,
     Kind,
     PublishedCell,
@@ -71,6 +72,9 @@ def digest(content: bytes) -> str:
 # document so that a reader knows the algorithm (docs/metrics.md, "Secondary suppression").
 PARTNERS_BY_SUMS = "declared-sums"
 PARTNERS_BY_DEFINITIONS = "declared-sums-and-definitions"
+# A revision also takes partners among the counts of the release it revises, tied to its own by
+# the changes its reason states.
+PARTNERS_IN_REVISIONS = "declared-sums-definitions-and-revised-release"
 
 
 def release_document(
@@ -105,15 +109,19 @@ def release_document(
             "secondary_suppression": "no suppressed cell can be worked out to a range "
             f"narrower than {rules.base}, or shown to be non-zero, from this release and "
             "every earlier one, by an outsider or by any member charity knowing its own records",
-            "suppression_partners": PARTNERS_BY_DEFINITIONS
-            if published.relations.links()
-            else PARTNERS_BY_SUMS,
+            "suppression_partners": _partners(published),
         },
         "charities": [
             {"slug": slug, "name": name} for slug, name in sorted(labels.charity_names.items())
         ],
         "tables": tables,
     }
+
+
+def _partners(published: PublishedRelease) -> str:
+    if published.relations.changes:
+        return PARTNERS_IN_REVISIONS
+    return PARTNERS_BY_DEFINITIONS if published.relations.links() else PARTNERS_BY_SUMS
 
 
 def _table(
@@ -190,6 +198,7 @@ def protection_state(published: PublishedRelease, knowledge: Mapping[str, Record
             "stands_on": [
                 [_key(r.average), _key(r.families)] for r in published.relations.stands_on
             ],
+            "changes": [[_key(c.before), _key(c.after), c.by] for c in published.relations.changes],
         },
         "knowledge": {
             slug: {
@@ -240,6 +249,7 @@ def _relations(raw: Mapping[str, Any] | None) -> Relations:
         tuple(AtMost(_unkey(a), _unkey(b)) for a, b in raw["at_most"]),
         tuple(StandsOn(_unkey(a), _unkey(b)) for a, b in raw["stands_on"]),
         tuple(_unkey(k) for k in raw.get("known_zeros", ())),
+        tuple(Change(_unkey(a), _unkey(b), by) for a, b, by in raw.get("changes", ())),
     )
 
 

@@ -7,8 +7,9 @@ families of every table are a table of their own, so they pass the same rules.
 
 A quarterly release holds the quarter's tables and the national tables for the year ending with
 the quarter. Cell keys carry the quarter and the revision (``2026Q3 prison_activity``,
-``2026Q3r2 prison_activity``): a revision corrects figures, so its cells are new quantities, and
-both revisions stay in every later audit.
+``2026Q3r2 prison_activity``): a revision corrects figures, so its cells are quantities of their
+own, tied to the revised release's by the changes it made (``link_revision``), which its
+published reason tells every reader; both revisions stay in every later audit.
 
 The sums declared here are every additive relation between published figures: a region's new
 referrals from all sources are the sum of its sources, and the sum of its prisons' new referrals
@@ -28,8 +29,10 @@ from app.domain.disclosure_model import (
     AtMost,
     Cell,
     CellKey,
+    Change,
     Draft,
     Kind,
+    PublishedRelease,
     Records,
     Relations,
     StandsOn,
@@ -281,6 +284,30 @@ def _known_zeros(
         if all(cell.value == 0 for cell in cells)
         for cell in cells
     )
+
+
+def link_revision(
+    draft: Draft, revised: PublishedRelease, knowledge: Mapping[str, Records]
+) -> Draft:
+    """The draft of a revision, each count tied to the same count of the release it revises.
+
+    The reason a revision gives is published ("a family supported at HMP Wakefield, recorded
+    late"), so the audit assumes every reader knows exactly how each figure changed: the revised
+    figure plus that change. The revised figure's true value is the sum of every charity's own
+    contribution to it, as its protection state keeps them (``knowledge``)."""
+    truth: dict[CellKey, int] = {}
+    for records in knowledge.values():
+        for key, value in records.own.items():
+            truth[key] = truth.get(key, 0) + value
+    earlier = {cell.key for cell in revised.cells if cell.kind is not Kind.AVERAGE}
+    changes = []
+    for cell in draft.cells():
+        if cell.kind is Kind.AVERAGE:
+            continue
+        before = replace(cell.key, table=revised.name + cell.key.table[len(draft.name) :])
+        if before in earlier:
+            changes.append(Change(before, cell.key, int(cell.value) - truth.get(before, 0)))
+    return replace(draft, relations=replace(draft.relations, changes=tuple(changes)))
 
 
 def _knowledge(

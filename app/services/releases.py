@@ -39,7 +39,13 @@ from app.domain.release_document import (
     protection_state,
     release_document,
 )
-from app.domain.release_draft import PublicFacts, ReleaseFigures, draft_release, release_prefix
+from app.domain.release_draft import (
+    PublicFacts,
+    ReleaseFigures,
+    draft_release,
+    link_revision,
+    release_prefix,
+)
 from app.models import Organisation, Prison, Service
 from app.models.releases import Release, ReleaseProtection, ReleaseStatus
 from app.services import audit
@@ -130,6 +136,13 @@ def _history(session: Session) -> tuple[list[PublishedRelease], dict[str, Record
     return history, merge_knowledge(*knowledge)
 
 
+def _named(history: list[PublishedRelease], name: str) -> PublishedRelease:
+    for release in history:
+        if release.name == name:
+            return release
+    raise LookupError(f"no published release {name} to revise")
+
+
 def _check_reason(reason: str | None, revision: int) -> str | None:
     if revision == 1:
         return None
@@ -178,6 +191,9 @@ def build_release(
     figures = ReleaseFigures(quarter, revision.number, quarterly, yearly, slugs)
     draft, knowledge = draft_release(figures, facts)
     history, known_before = _history(session)
+    if revision.number > 1:
+        revised = release_prefix(quarter, revision.number - 1)
+        draft = link_revision(draft, _named(history, revised), known_before)
     protected = protect_release(draft, history, rules, merge_knowledge(known_before, knowledge))
     progress("storing the draft")
     prefix = release_prefix(quarter, revision.number)

@@ -222,6 +222,21 @@ def test_the_outsiders_reading_of_the_demo_fails_with_the_protector_cut_back_to_
     assert "prison_activity" in output and "proven present and small" in output, output[-3000:]
 
 
+def test_a_reader_told_what_a_revision_changed_pins_the_revised_release_without_the_links():
+    """With a revision's figures tied to nothing it revises (issue 12, "Revisions"), revision 2
+    publishes the prison's 10 families, and a reader told that one family was added proves
+    revision 1's suppressed 9."""
+    code, output = _rerun(
+        "revision_links", "tests/outsider/test_revisions.py", "-k", "sqlite", "-rf"
+    )
+    assert code == 1, output[-3000:]
+    assert _failed(output) == {
+        "tests/outsider/test_revisions.py::"
+        "test_no_reader_told_exactly_what_changed_can_pin_a_figure_of_either_revision[sqlite]"
+    }, output[-3000:]
+    assert "2026Q3r1" in output and "families_supported" in output, output[-3000:]
+
+
 def test_concurrent_audited_reads_fail_on_sqlite_without_the_append_lock():
     """Without BEGIN IMMEDIATE before an append reads its chain's last event (issue 13 item 7),
     reads running side by side collide on the chain's unique key again."""

@@ -32,8 +32,9 @@ What it knows, each a family of constraints that a caller can switch off (``Know
   built before it) secondary suppression only takes cells that share a declared sum; under
   ``declared-sums-and-definitions`` also cells tied by a relation the definitions state (a
   prison's families supported and a region's families with a need are tied to the region's
-  families supported). So a suppressed count of families tied to nothing was suppressed for
-  being small: it is under the threshold.
+  families supported); under ``declared-sums-definitions-and-revised-release`` (a revision) also
+  every count the release it revises has too. So a suppressed count of families tied to nothing
+  was suppressed for being small: it is under the threshold.
 - ``SERVICE_MAP``: who serves which prison is public, and the prison table lists every prison a
   member serves; a region with none of them has no families in any quarterly table.
 - ``SAME_PEOPLE``: breakdowns of the same people have the same total (a year's family members by
@@ -299,13 +300,88 @@ def read_releases(
             f"consistent without any one of: {', '.join(culprits) or 'none'}"
         )
     own = charity.own if charity else {}
+    told = _told(releases, changes or {}, own) if Knows.REVISIONS in knows else {}
     readings = []
-    for release in releases:
+    for index, release in enumerate(releases):
         public = {c for region in _empty_regions(release) for c in _region_cells(release, region)}
-        for cell, value in release.values.items():
-            if value is None and cell not in public and cell not in wholly_own:
-                readings.append(_reading(program, release, cell, own.get(cell, 0)))
+        cells = [
+            cell
+            for cell, value in release.values.items()
+            if value is None and cell not in public and cell not in wholly_own
+        ]
+        found = [
+            _reading(program, release, cell, max(own.get(cell, 0), told.get(cell, 0)))
+            for cell in cells
+        ]
+        if release.revision > 1 and Knows.REVISIONS in knows and any(r.pinned for r in found):
+            found = _figures_only(documents, index, found, knows, changes or {}, charity, told)
+        readings += found
     return readings
+
+
+def _figures_only(
+    documents: Sequence[Mapping[str, Any]],
+    index: int,
+    found: list[Reading],
+    knows: frozenset[Knows],
+    changes: Mapping[Cell, int],
+    charity: Charity | None,
+    told: Mapping[Cell, int],
+) -> list[Reading]:
+    """A revision's readings, each pin kept only if the revision's figures made it: a cell of
+    the revision the reader pins just as well with none of its figures (every value unknown,
+    nothing inferred from its suppressions) is pinned by its reason and the earlier releases,
+    which the revision's figures could not hide."""
+    blind = [_blinded(d) if i == index else d for i, d in enumerate(documents)]
+    releases = [_release(d) for d in blind]
+    program, _ = _program(releases, knows, changes, charity)
+    own = charity.own if charity else {}
+    kept = []
+    for reading in found:
+        if reading.pinned:
+            floor = max(own.get(reading.cell, 0), told.get(reading.cell, 0))
+            again = _reading(program, releases[index], reading.cell, floor)
+            if again.pinned:
+                reading = Reading(reading.cell, reading.low, reading.high, None)
+        kept.append(reading)
+    return kept
+
+
+def _blinded(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with every figure unknown and its suppressions telling nothing."""
+    tables = [
+        {
+            **table,
+            "rows": [{**row, "values": dict.fromkeys(row["values"])} for row in table["rows"]],
+        }
+        for table in document["tables"]
+    ]
+    rules = {**document["rules"], "suppression_partners": BLIND}
+    return {**document, "tables": tables, "rules": rules}
+
+
+def _told(
+    releases: Sequence[_Release], changes: Mapping[Cell, int], own: Mapping[Cell, int]
+) -> dict[Cell, int]:
+    """The least each cell holds by a revision's reason alone, for a reader with these records:
+    the others' share went up (down) by the change less the reader's own part of it, so the
+    revising (revised) cell holds at least the reader's own plus that. Proving that much is the
+    reason's disclosure, written by the coordinator, not the figures'."""
+    names = {(r.quarter, r.revision): r.name for r in releases}
+    quarters = {r.name: (r.quarter, r.revision) for r in releases}
+    told: dict[Cell, int] = {}
+    for cell, change in changes.items():
+        quarter, revision = quarters[cell.release]
+        before_name = names.get((quarter, revision - 1))
+        if before_name is None:
+            continue
+        before = Cell(before_name, cell.table, cell.row, cell.column)
+        theirs = change - (own.get(cell, 0) - own.get(before, 0))
+        if theirs > 0:
+            told[cell] = own.get(cell, 0) + theirs
+        elif theirs < 0:
+            told[before] = own.get(before, 0) - theirs
+    return told
 
 
 def _program(
@@ -346,7 +422,9 @@ def pinned(readings: Iterable[Reading]) -> list[Reading]:
     return [r for r in readings if r.pinned]
 
 
-def _reading(program: _Program, release: _Release, cell: Cell, own: int) -> Reading:
+def _reading(program: _Program, release: _Release, cell: Cell, floor: int) -> Reading:
+    """``floor``: what the reader knows the cell holds before reading it (its own records, or
+    what a revision's reason says was added)."""
     least, greatest = program.solve(cell, 1), program.solve(cell, -1)
     assert least is not None and greatest is not None  # the whole program is feasible
     low = math.ceil(least - SLACK)
@@ -358,7 +436,7 @@ def _reading(program: _Program, release: _Release, cell: Cell, own: int) -> Read
     elif (
         release.measures[cell] == "families"
         and high is not None
-        and low - own >= 1
+        and low > floor
         and high < release.threshold
     ):
         # The ONS rule suppresses small counts of families, zero included, so that nobody can
@@ -474,20 +552,34 @@ def _averages(program: _Program, releases: Sequence[_Release]) -> None:
 TIED_BY_DEFINITIONS = frozenset({(PRISONS, SUPPORTED), (NEEDS, None)})
 
 
-def _tied(release: _Release, cell: Cell) -> bool:
-    if release.partners != "declared-sums-and-definitions":
+BY_DEFINITIONS = "declared-sums-and-definitions"
+# A revision also takes partners among the counts of the release it revises.
+IN_REVISIONS = "declared-sums-definitions-and-revised-release"
+# Not a document's: a revision read with none of its figures (``_figures_only``).
+BLIND = "(no figures)"
+
+
+def _tied(release: _Release, cell: Cell, revised: _Release | None) -> bool:
+    if release.partners == BLIND:
+        return True
+    twin = revised and Cell(revised.name, cell.table, cell.row, cell.column)
+    if release.partners == IN_REVISIONS and revised is not None and twin in revised.values:
+        return True
+    if release.partners not in (BY_DEFINITIONS, IN_REVISIONS):
         return False
     return bool({(cell.table, cell.column), (cell.table, None)} & TIED_BY_DEFINITIONS)
 
 
 def _small_only(program: _Program, releases: Sequence[_Release], in_sums: set[Cell]) -> None:
+    by_name = {(r.quarter, r.revision): r for r in releases}
     for release in releases:
+        revised = by_name.get((release.quarter, release.revision - 1))
         for cell, value in release.values.items():
             if (
                 value is None
                 and release.measures[cell] == "families"
                 and cell not in in_sums
-                and not _tied(release, cell)
+                and not _tied(release, cell, revised)
             ):
                 program.add([(cell, 1)], 0, release.threshold - 1)
 

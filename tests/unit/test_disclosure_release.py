@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from app.domain.disclosure import (
     OUTSIDER,
     TOTAL,
+    CannotProtect,
     Cell,
     CellKey,
     DisclosureRules,
@@ -33,6 +34,8 @@ from app.domain.disclosure import (
     protect_release,
 )
 from app.domain.disclosure_rules import is_small
+from app.domain.release_document import merge_knowledge
+from app.domain.release_draft import link_revision
 
 CHARITIES = ("nepacs", "pact", "pops")
 RULES = DisclosureRules()
@@ -83,8 +86,8 @@ class Scenario:
         )
         return first, Draft("2026Q2", (*second, *year), across)
 
-    def knowledge(self) -> Knowledge:
-        cells = [c for draft in self.drafts() for c in draft.cells()]
+    def knowledge(self, *drafts: Draft) -> Knowledge:
+        cells = [c for draft in (drafts or self.drafts()) for c in draft.cells()]
         records = {}
         for charity in sorted(set(self.owners)):
             mine = {
@@ -232,6 +235,97 @@ def test_adding_or_removing_one_family_never_moves_a_published_count_by_exactly_
         if value is not None and after[key] is not None:
             assert abs(after[key] - value) != 1
             assert (after[key] - value) % RULES.base == 0
+
+
+# --- revisions --------------------------------------------------------------------------------
+
+
+def revise(scenario: Scenario, q1: dict[tuple[str, str], int]) -> Draft:
+    """The first quarter again, as revision 2, with these values."""
+    return Draft("2026Q1r2", scenario.tables("2026Q1r2", q1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenario=scenarios(max_rows=3), data=st.data())
+def test_a_revision_adding_one_family_never_lets_a_reader_pin_either_revision(scenario, data):
+    """The reader knows every change exactly (the reason is published): each count of revision
+    2 is the same count of revision 1 plus its change. Only what the change itself proves (the
+    cell holds the family added) is not the figures' to hide."""
+    first = scenario.drafts()[0]
+    knowledge = scenario.knowledge(first)
+    r1 = protect_release(first, [], RULES, knowledge).published
+    cell = data.draw(st.sampled_from(sorted(scenario.q1)))
+    later = revise(scenario, {**scenario.q1, cell: scenario.q1[cell] + 1})
+    linked = link_revision(later, r1, knowledge)
+    before = {c.key: c.value for c in first.cells()}
+    after = {c.key: c.value for c in later.cells()}
+    changes = linked.relations.changes
+    assert {c.after for c in changes} == set(after)
+    assert all(after[c.after] - before[c.before] == c.by for c in changes)
+    both = merge_knowledge(knowledge, scenario.knowledge(later))
+    r2 = protect_release(linked, [r1], RULES, both).published
+    audit = audit_release(r2, [r1], RULES, both)
+    assert audit.leaks == ()
+    assert not {k for k in r1.suppressed_as_small if r2.cell(_twin(k)).value is not None} & {
+        r.key for r in audit.ranges if r.low > 0
+    }
+
+
+def _twin(key: CellKey) -> CellKey:
+    return replace(key, table=key.table.replace("2026Q1", "2026Q1r2", 1))
+
+
+def test_a_revision_that_publishes_a_small_cell_plus_one_is_suppressed_with_it():
+    """Issue 12's story: 9 families, suppressed; a late family makes 10. Published, the reader
+    who knows one was added proves revision 1 held exactly 9."""
+    scenario = Scenario(
+        rows=("P0", "P1"),
+        columns=("c0",),
+        owners=("pops", "pact"),
+        q1={("P0", "c0"): 9, ("P1", "c0"): 40},
+        q2={("P0", "c0"): 9, ("P1", "c0"): 40},
+        children_per_family={("P0", "c0"): 1, ("P1", "c0"): 1},
+        row_totals=False,
+        column_totals=False,
+        with_children=False,
+        with_year=False,
+    )
+    first = scenario.drafts()[0]
+    knowledge = scenario.knowledge(first)
+    r1 = protect_release(first, [], RULES, knowledge).published
+    later = revise(scenario, {("P0", "c0"): 10, ("P1", "c0"): 40})
+    both = merge_knowledge(knowledge, scenario.knowledge(later))
+    ten = CellKey("2026Q1r2 families", "P0", "c0")
+    unlinked = protect_release(later, [r1], RULES, both).published
+    assert unlinked.cell(ten).value == 10  # alone, 10 is published
+    r2 = protect_release(link_revision(later, r1, knowledge), [r1], RULES, both).published
+    assert r2.cell(ten).suppressed
+    assert audit_release(r2, [r1], RULES, both).leaks == ()
+
+
+def test_a_revision_taking_a_published_count_below_the_threshold_cannot_be_protected():
+    """10 published, one family taken away: the reader knows revision 2 holds 9 whatever it
+    shows, so the revision is refused, naming the cell."""
+    scenario = Scenario(
+        rows=("P0", "P1"),
+        columns=("c0",),
+        owners=("pops", "pact"),
+        q1={("P0", "c0"): 10, ("P1", "c0"): 40},
+        q2={("P0", "c0"): 10, ("P1", "c0"): 40},
+        children_per_family={("P0", "c0"): 1, ("P1", "c0"): 1},
+        row_totals=False,
+        column_totals=False,
+        with_children=False,
+        with_year=False,
+    )
+    first = scenario.drafts()[0]
+    knowledge = scenario.knowledge(first)
+    r1 = protect_release(first, [], RULES, knowledge).published
+    revised = revise(scenario, {("P0", "c0"): 9, ("P1", "c0"): 40})
+    both = merge_knowledge(knowledge, scenario.knowledge(revised))
+    with pytest.raises(CannotProtect) as refused:
+        protect_release(link_revision(revised, r1, knowledge), [r1], RULES, both)
+    assert refused.value.keys == (CellKey("2026Q1r2 families", "P0", "c0"),)
 
 
 # --- determinism ------------------------------------------------------------------------------
