@@ -8,7 +8,7 @@ owner's sessions, the root key, the ``--charity`` lookup, input errors), the ``d
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -91,8 +91,28 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to a revision (as the schema owner)."""
     from app.migrate import upgrade
 
-    upgrade(_settings(), revision)
+    migrate(upgrade, _settings(), revision)
     click.echo(f"database at {revision}")
+
+
+@db_group.command("roles-sql")
+def db_roles_sql() -> None:
+    """Print what a PostgreSQL superuser runs once before the first migration, where the schema
+    owner may not create roles: the readers' role (named after CONTINUUM_APP_DB_ROLE)."""
+    from tenants.postgres import roles_sql
+
+    click.echo(roles_sql(_settings().app_db_role))
+
+
+def migrate(step: Callable[..., None], *args: object) -> None:
+    """Run a migration step; a role the owner may not create is the operator's to make, said
+    plainly (the SQL to run), not a traceback."""
+    from tenants.postgres import MissingRole
+
+    try:
+        step(*args)
+    except MissingRole as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @db_group.command("downgrade")

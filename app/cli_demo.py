@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.cli import _app_factory, _owner_session, _root_key, _settings
+from app.cli import _app_factory, _owner_session, _root_key, _settings, migrate
 from app.demo_records import DEMO_FAMILIES
 from app.domain.clock import today as utc_today
 from app.extensions import app_clock
@@ -85,7 +85,7 @@ def demo(
     from app.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings)
+    migrate(upgrade, settings)
     with _owner_session() as owner:
         organisations = demo_data.seed_reference(owner)
         organisation_ids = {slug: org.id for slug, org in organisations.items()}

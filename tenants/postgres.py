@@ -156,3 +156,26 @@ def reader_role_for(app_role: str) -> str:
     """The role the ministry's and the alliance's requests run under: no grant on any case
     table (migration 0009 grants what it may read)."""
     return f"{app_role}_reader"
+
+
+def roles_sql(app_role: str) -> str:
+    """What a database administrator runs once, before the first migration, where the schema
+    owner may not create roles: the readers' role, and the app role's right to switch to it."""
+    reader = reader_role_for(app_role)
+    return (
+        f"CREATE ROLE {reader} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;\n"
+        f"GRANT {reader} TO {app_role};"
+    )
+
+
+class MissingRole(RuntimeError):
+    """Raised by a migration that needs a role the schema owner may not create."""
+
+    def __init__(self, app_role: str) -> None:
+        self.sql = roles_sql(app_role)
+        super().__init__(
+            f"the readers' role {reader_role_for(app_role)} is missing (or {app_role} may not "
+            "switch to it), and the schema owner may not create roles. As a PostgreSQL "
+            "superuser, run once (also printed by `continuum db roles-sql`), then migrate "
+            f"again:\n\n{self.sql}"
+        )

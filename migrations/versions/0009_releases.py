@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tenants.postgres import migration_app_role, reader_role_for
+from tenants.postgres import MissingRole, migration_app_role, reader_role_for
 
 revision = "0009"
 down_revision = "0008"
@@ -170,6 +170,7 @@ def _postgres() -> None:
     )
     # The role is made by the database's administrator where the owner may not create roles
     # (the tests do); made here otherwise. The app role switches to it per transaction.
+    _require_reader(role, reader)
     op.execute(
         f"""
         DO $$ BEGIN
@@ -185,6 +186,24 @@ def _postgres() -> None:
     op.execute(f"GRANT USAGE ON SCHEMA public TO {reader}")
     for table, grant in READER_GRANTS.items():
         op.execute(f"GRANT {grant} ON {table} TO {reader}")
+
+
+def _require_reader(role: str, reader: str) -> None:
+    """Stop with the administrator's exact step when the readers' role is not ready and the
+    owner may not make it (PostgreSQL's own error names neither the step nor the setting)."""
+    bind = op.get_bind()
+    ready = bind.execute(
+        sa.text(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = :reader) "
+            "AND pg_has_role(:role, (SELECT oid FROM pg_roles WHERE rolname = :reader), 'MEMBER')"
+        ),
+        {"reader": reader, "role": role},
+    ).scalar()
+    may = bind.execute(
+        sa.text("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    ).scalar()
+    if not ready and not may:
+        raise MissingRole(role)
 
 
 def downgrade() -> None:
