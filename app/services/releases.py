@@ -26,7 +26,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.audit_chain import PLATFORM_CHAIN
-from app.domain.disclosure import DisclosureRules, PublishedRelease, Records, protect_release
+from app.domain.disclosure_model import DisclosureRules, PublishedRelease, Records
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.metric_periods import Quarter, YearEnding
 from app.domain.release_document import (
@@ -190,6 +190,10 @@ def build_release(
     progress("applying disclosure control")
     figures = ReleaseFigures(quarter, revision.number, quarterly, yearly, slugs)
     draft, knowledge = draft_release(figures, facts)
+    # SciPy (the audit's solver) loads here, not with the app: every other request, and the
+    # command line, starts without it.
+    from app.domain.disclosure import protect_release
+
     history, known_before = _history(session)
     if revision.number > 1:
         revised = release_prefix(quarter, revision.number - 1)
