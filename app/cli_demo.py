@@ -1,8 +1,9 @@
 """``continuum demo`` and ``demo-code``: a working Continuum on a laptop, with synthetic data.
 
 ``demo`` migrates the database, loads reference data, demo users and synthetic family histories
-(in bulk at national scale with ``--national``), prints the logins and serves the app;
-``demo-code`` prints a demo user's current authenticator code. Demo credentials only.
+with national-scale background families beside them (all in bulk with ``--national``), publishes
+the last four finished quarters, prints the logins and serves the app; ``demo-code`` prints a demo
+user's current authenticator code. Demo credentials only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.cli import _app_factory, _owner_session, _root_key, _settings, migrate
+from app.demo_national import BACKGROUND_FAMILIES
 from app.demo_records import DEMO_FAMILIES
 from app.domain.clock import today as utc_today
 from app.extensions import app_clock
@@ -32,6 +34,19 @@ def _seed_national(families: int, today: date) -> int:
 
     written = seed_national(_app_factory(), _root_key(), families, today)
     _analyze()
+    return sum(written.families.values())
+
+
+def _seed_background(families: int, today: date) -> int:
+    """The background beside the histories, in bulk as ``--national`` writes (app.demo_national),
+    from half a year before the first quarter the demo publishes (app.demo_releases)."""
+    from app.demo_national import seed_background
+    from app.demo_releases import release_quarters
+
+    first = release_quarters(today)[0]
+    written = seed_background(_app_factory(), _root_key(), families, today, first)
+    if written.families:
+        _analyze()
     return sum(written.families.values())
 
 
@@ -61,6 +76,14 @@ def _analyze() -> None:
     help="how many synthetic family histories to write at first run (over 20,000: --national)",
 )
 @click.option(
+    "--background",
+    default=BACKGROUND_FAMILIES,
+    show_default=True,
+    type=click.IntRange(0, HISTORIES_AT_MOST * 5),
+    help="national-scale families written in bulk beside the histories at first run, so most "
+    "published figures are large enough to show (0: none; not added with --national)",
+)
+@click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
@@ -72,7 +95,13 @@ def _analyze() -> None:
     help="write the families in bulk at national scale (app.demo_national), without transfers",
 )
 def demo(
-    host: str, port: int, no_serve: bool, families: int, today: datetime | None, national: bool
+    host: str,
+    port: int,
+    no_serve: bool,
+    families: int,
+    background: int,
+    today: datetime | None,
+    national: bool,
 ) -> None:
     """Create and migrate the database, load demo data, print the logins, and serve."""
     if families > HISTORIES_AT_MOST and not national:
@@ -108,18 +137,22 @@ def demo(
     # The day the histories lead up to: --today, or today by the app's clock (a UTC day).
     day = today.date() if today else utc_today(app_clock())
     started = time.perf_counter()
+    added = 0
     if national:
         created = _seed_national(families, day)
     else:
         seeded = seed_histories(_app_factory(), _root_key(), organisation_ids, day, families)
         created = seeded.created
+        added = _seed_background(background, day) if background else 0
     seconds = time.perf_counter() - started
     from app.demo_releases import seed_releases
 
     seed_releases(_app_factory(), _owner_session, organisation_ids, day, settings)
     url = f"http://{host}:{port}"
-    added = f"added {created} case histories in {seconds:.1f} s" if created else "data reused"
-    click.echo(f"\nContinuum demo ({added})")
+    parts = [f"{created} case histories"] if created else []
+    parts += [f"{added:,} background families"] if added else []
+    added_now = f"added {' and '.join(parts)} in {seconds:.1f} s" if parts else "data reused"
+    click.echo(f"\nContinuum demo ({added_now})")
     click.echo(f"database: {settings.effective_database_url}")
     click.echo(f"credentials file: {demo_data.credentials_path(settings.instance_path)}\n")
     click.echo(f"{'sign-in page':<44} {'username':<20} {'password':<24} TOTP secret")
@@ -154,15 +187,17 @@ def demo_code(who: str) -> None:
 def _serve(app: Flask, host: str, port: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from app.logs import GUNICORN_LOGCONFIG
+
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
             self.cfg.set("threads", 4)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-")
-            # Paths only: query strings could carry search terms about people.
-            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+            # JSON lines, the app's own access line per request (app/logs.py).
+            self.cfg.set("accesslog", None)
+            self.cfg.set("logconfig_dict", GUNICORN_LOGCONFIG)
 
         def load(self) -> Flask:
             return app

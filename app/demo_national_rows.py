@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -42,6 +43,8 @@ Rows = dict[str, list[dict[str, Any]]]
 # The cases run over about five quarters before "today", more of them recent, as a caseload is.
 WINDOW_DAYS = 480
 _SHARE_CLOSED = 0.3
+# A case lasts a month and a half to a year (app.demo_histories draws the same).
+_CASE_DAYS = (45, 360)
 _SHARE_WAITING = 0.05
 # About twenty contacts a family: a contact every week or two while the case is open.
 _CONTACTS_PER_30_DAYS = (1.7, 4.9)
@@ -74,13 +77,42 @@ class Charity:
         return encrypt_field(self.ring, self.id, table, column, row_id, value.strip())
 
 
+@dataclass(frozen=True)
+class Episodes:
+    """When the drawn cases run. The default is the national benchmark's caseload: referrals over
+    the last ``window_days``, more of them recent (``skew`` above 1), and most cases still open
+    today. A steady caseload (every case closing when its time is up, ``share_closed`` 1) keeps
+    each quarter of the window about as busy as the next once the first year has passed."""
+
+    window_days: int = WINDOW_DAYS
+    share_closed: float = _SHARE_CLOSED
+    skew: float = 1.2
+
+
+@dataclass(frozen=True)
+class Served:
+    """The days a charity's service at a prison gives its families, within the window: no case
+    opens before ``first_day`` and none outlasts ``last_day`` (the service's last day, or today)."""
+
+    first_day: date
+    last_day: date
+
+    def ended(self, today: date) -> bool:
+        return self.last_day < today
+
+
 class Drawer:
     """Draws one family's rows at one prison; every random choice comes from ``rng``."""
 
-    def __init__(self, rng: random.Random, today: date) -> None:
+    def __init__(self, rng: random.Random, today: date, episodes: Episodes = Episodes()) -> None:
         self.rng = rng
         self.today = today
+        self.episodes = episodes
         self.areas = framework().area_codes()
+
+    def window(self) -> Served:
+        """The whole window, for a service that runs through it."""
+        return Served(self.today - timedelta(days=self.episodes.window_days), self.today)
 
     def uid(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
@@ -88,30 +120,42 @@ class Drawer:
     def day(self, first: date, last: date) -> date:
         return first + timedelta(days=self.rng.randint(0, max(0, (last - first).days)))
 
-    def family(self, charity: Charity, prison: str, rows: Rows) -> None:
+    def _episode(self, served: Served) -> tuple[date, date, str, str | None]:
+        """Opened, last day, status and closure reason: opened in the window, skewed recent;
+        some closed; a few still waiting (never at a service that has ended)."""
+        rng, today, episodes = self.rng, self.today, self.episodes
+        first, last = served.first_day, served.last_day
+        ended = served.ended(today)
+        waiting = rng.random() < _SHARE_WAITING and not ended
+        if waiting:
+            opened = max(first, today - timedelta(days=rng.randint(0, 20)))
+            return opened, today, rng.choice(("referred", "awaiting_consent")), None
+        span = (last - first).days
+        opened = max(first, last - timedelta(days=int(span * rng.random() ** episodes.skew) + 3))
+        closes = opened + timedelta(days=rng.randint(*_CASE_DAYS))
+        closed = rng.random() < episodes.share_closed and closes < last
+        if closed or ended:
+            # A service that ended closed its cases by its last day.
+            reason = rng.choice(list(ClosureReason)).value
+            return opened, min(closes, last), CaseStatus.CLOSED.value, reason
+        return opened, today, CaseStatus.ACTIVE.value, None
+
+    def family(
+        self, charity: Charity, prison: str, rows: Rows, served: Served | None = None
+    ) -> None:
+        """One family at ``prison``, its case inside ``served`` (default: the whole window)."""
         rng, today = self.rng, self.today
         n = charity.number
         charity.number += 1
         user = charity.users[n % len(charity.users)]
         owned = {"charity_id": charity.id, "prison_code": prison}
-        # Episode: opened in the window, skewed recent; some closed; a few still waiting.
-        waiting = rng.random() < _SHARE_WAITING
-        if waiting:
-            opened = today - timedelta(days=rng.randint(0, 20))
-            end, status, reason = today, rng.choice(("referred", "awaiting_consent")), None
-        else:
-            opened = today - timedelta(days=int(WINDOW_DAYS * rng.random() ** 1.2) + 3)
-            closes = opened + timedelta(days=rng.randint(45, 360))
-            if rng.random() < _SHARE_CLOSED and closes < today:
-                end, status = closes, CaseStatus.CLOSED.value
-                reason = rng.choice(list(ClosureReason)).value
-            else:
-                end, status, reason = today, CaseStatus.ACTIVE.value, None
+        opened, end, status, reason = self._episode(served or self.window())
+        waiting = status in ("referred", "awaiting_consent")
         stamp = _at(opened)
         # The person in custody and the family.
         surname = rng.choice(words.SURNAMES)
         person_id, family_id, case_id = self.uid(), self.uid(), self.uid()
-        number = f"N{n % 10_000:04d}{_LETTERS[n // 10_000 % 24]}{_LETTERS[n // 240_000 % 24]}"
+        number = prison_number(n)
         born = date(rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28))
         seal = charity.seal
         rows["people_in_custody"].append(
@@ -383,6 +427,12 @@ class Drawer:
                         "recorded_at": _at(on, 5),
                     }
                 )
+
+
+def prison_number(n: int) -> str:
+    """The prison number of a charity's ``n``th bulk family (from 0): N0000AA, N0001AA, ...; the
+    detailed histories' numbers never start with N (app.demo_families)."""
+    return f"N{n % 10_000:04d}{_LETTERS[n // 10_000 % 24]}{_LETTERS[n // 240_000 % 24]}"
 
 
 def _at(day: date, minute: int = 0) -> datetime:

@@ -1,6 +1,7 @@
-"""The demo's releases: the last two finished quarters signed off by each charity's admin and
+"""The demo's releases: the last four finished quarters signed off by each charity's admin and
 published by the coordinator, oldest first, and an API client for the ministry, so the
-dashboard and the API both have figures to show (issue 5, "done when").
+dashboard and the API both have figures to show (issue 5, "done when"), and the analyst a trend
+over four quarters (issue 12).
 
 Everything is done through the same use cases as the web and the command line, on the demo's
 "today". Running the demo again changes nothing: a quarter with a published release is left
@@ -32,6 +33,8 @@ from config import Settings
 ADMIN = "admin"
 COORDINATOR = ("alliance", "coordinator")
 CLIENT_NAME = "Demo BI client"
+# A year of quarters: enough for the analyst to see a trend (issue 12, "figures worth reading").
+RELEASED_QUARTERS = 4
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,12 @@ def api_client_path(instance_path: Path) -> Path:
     return instance_path / "demo-api-client.json"
 
 
-def release_quarters(today: date) -> tuple[Quarter, Quarter]:
-    """The last two quarters finished before ``today``, the older first."""
-    last = Quarter.of(today).previous()
-    return last.previous(), last
+def release_quarters(today: date, count: int = RELEASED_QUARTERS) -> tuple[Quarter, ...]:
+    """The last ``count`` quarters finished before ``today``, oldest first."""
+    quarters = [Quarter.of(today).previous()]
+    while len(quarters) < count:
+        quarters.append(quarters[-1].previous())
+    return tuple(reversed(quarters))
 
 
 def _at(today: date, hour: int) -> Origin:
@@ -91,7 +96,8 @@ def publish_quarters(
     today: date,
     settings: Settings,
 ) -> tuple[str, ...]:
-    """Sign off and publish each of the last two finished quarters not yet published."""
+    """Sign off and publish each of the last four finished quarters not yet published, oldest
+    first (a release is audited against every one published before it)."""
     done = []
     for hour, quarter in enumerate(release_quarters(today), start=9):
         with app_factory() as session:

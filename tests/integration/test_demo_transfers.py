@@ -47,9 +47,11 @@ from tests.conftest import SECRET_KEY, csrf_from
 from tests.support.cases import Desk, origin_on
 from tests.support.clock import ManualClock
 
-# A fixed day and a small demo keep the tests quick and their expectations exact.
+# A fixed day and a small demo keep the tests quick and their expectations exact (the histories
+# and their transfers, without the bulk background: test_demo_background).
 DEMO_TODAY = date(2026, 3, 2)
 FAMILIES = 12
+NO_BACKGROUND = ("--background", "0")
 STORIES = {story.key: story for story in plan_transfer_stories(DEMO_TODAY)}
 WALK = STORIES[WALK_THROUGH]
 
@@ -69,7 +71,7 @@ def _run_demo(database, instance: Path, clock: ManualClock, *today: str) -> Flas
     app = create_app(settings, clock)
     when = ["--today", *today] if today else []
     result = app.test_cli_runner().invoke(
-        args=["demo", "--no-serve", "--families", str(FAMILIES), *when]
+        args=["demo", "--no-serve", "--families", str(FAMILIES), *NO_BACKGROUND, *when]
     )
     assert result.exit_code == 0, result.output
     return app
@@ -197,7 +199,15 @@ def test_demo_seeds_a_transfer_in_every_state_each_as_its_story_says(demo):
     }
     # Running the demo again adds no transfer.
     again = demo.test_cli_runner().invoke(
-        args=["demo", "--no-serve", "--families", str(FAMILIES), "--today", str(DEMO_TODAY)]
+        args=[
+            "demo",
+            "--no-serve",
+            "--families",
+            str(FAMILIES),
+            *NO_BACKGROUND,
+            "--today",
+            str(DEMO_TODAY),
+        ]
     )
     assert again.exit_code == 0, again.output
     assert set(_transfers(demo)) == set(rows)

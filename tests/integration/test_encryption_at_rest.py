@@ -107,6 +107,7 @@ def demo_template(
     app = create_app(_settings(database, tmp / "instance", root_key_file), ManualClock())
     try:
         args = ["demo", "--no-serve", "--families", str(FAMILIES), "--today", str(TODAY)]
+        args += ["--background", "0"]  # the histories' names only
         result = app.test_cli_runner().invoke(args=args)
         assert result.exit_code == 0, result.output
         with app.extensions["continuum"].session_factory() as session:

@@ -255,7 +255,9 @@ def test_demo_users_are_not_asked_to_change_their_password(empty_database, tmp_p
     )
     app = create_app(settings, clock)
     try:
-        result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--families", "1"])
+        result = app.test_cli_runner().invoke(
+            args=["demo", "--no-serve", "--families", "1", "--background", "0"]
+        )
         assert result.exit_code == 0, result.output
         with app.extensions["continuum"].session_factory() as session:
             flags = session.execute(select(User.username, User.must_change_password)).all()

@@ -115,9 +115,11 @@ def empty_app(empty_database, tmp_path, clock):
     app.extensions["continuum"].engine.dispose()
 
 
-# A fixed day and a smaller demo than the default keep the test quick and its expectations exact.
+# A fixed day and a smaller demo than the default keep the test quick and its expectations exact:
+# the histories alone, without the bulk background (tested in test_demo_background).
 DEMO_TODAY = date(2026, 3, 2)
 DEMO_FAMILIES = 90
+NO_BACKGROUND = ("--background", "0")
 
 
 def _count_by_case(session, model, **where) -> dict:
@@ -129,7 +131,7 @@ def _count_by_case(session, model, **where) -> dict:
 
 def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, tmp_path):
     runner = empty_app.test_cli_runner()
-    options = ["--families", str(DEMO_FAMILIES), "--today", DEMO_TODAY.isoformat()]
+    options = ["--families", str(DEMO_FAMILIES), *NO_BACKGROUND, "--today", DEMO_TODAY.isoformat()]
     first = runner.invoke(args=["demo", "--no-serve", *options])
     assert first.exit_code == 0, first.output
     assert f"added {DEMO_FAMILIES} case histories" in first.output
@@ -189,7 +191,15 @@ def _all_case_ids(app) -> set:
 
 def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_them(empty_app):
     result = empty_app.test_cli_runner().invoke(
-        args=["demo", "--no-serve", "--families", str(DEMO_FAMILIES), "--today", str(DEMO_TODAY)]
+        args=[
+            "demo",
+            "--no-serve",
+            "--families",
+            str(DEMO_FAMILIES),
+            *NO_BACKGROUND,
+            "--today",
+            str(DEMO_TODAY),
+        ]
     )
     assert result.exit_code == 0, result.output
     state = empty_app.extensions["continuum"]
@@ -282,7 +292,15 @@ def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_
 
 def test_demo_gives_most_members_equality_answers_kept_with_their_own_member(empty_app):
     result = empty_app.test_cli_runner().invoke(
-        args=["demo", "--no-serve", "--families", str(DEMO_FAMILIES), "--today", str(DEMO_TODAY)]
+        args=[
+            "demo",
+            "--no-serve",
+            "--families",
+            str(DEMO_FAMILIES),
+            *NO_BACKGROUND,
+            "--today",
+            str(DEMO_TODAY),
+        ]
     )
     assert result.exit_code == 0, result.output
     state = empty_app.extensions["continuum"]
