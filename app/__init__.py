@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.db import make_engine, make_session_factory
 from app.domain.clock import Clock, system_clock
 from app.extensions import Continuum, csrf, limiter, login_manager
+from app.logs import init_logging
 from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings, refuse_unsafe_production
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     register_cli(app)
     _front(app, settings, engine)
+    init_logging(app)
     return app
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from app.logs import GUNICORN_LOGCONFIG
 from config import SettingsError, UnsafeProductionSettings, load_settings, refuse_unsafe_production
 
 try:
@@ -37,10 +38,12 @@ keepalive = 5
 # Only the app's ProxyFix (CONTINUUM_TRUSTED_PROXIES) decides which forwarded headers to believe;
 # gunicorn's own default believes X-Forwarded-Proto from 127.0.0.1.
 forwarded_allow_ips = ""
-accesslog = "-"
+# Every line JSON (app/logs.py, docs/production.md "Logs"): the app writes one access line per
+# request itself, with its request id; gunicorn's own access line would copy the decoded path,
+# where %0a starts a forged line, and the query string, where search terms about people travel.
+accesslog = None
 errorlog = "-"
-# Paths only: query strings could carry search terms about people.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+logconfig_dict = GUNICORN_LOGCONFIG
 
 
 def on_starting(server: Any) -> None:
