@@ -6,10 +6,18 @@ receiver and writes only the receiver's rows, each field sealed afresh under the
 (bound to the receiver's new row). Between the two the package lives in the receiver's
 ``transfer_offers`` row, sealed under the receiver's key. Equality monitoring never travels: it
 leaves a charity only as suppressed national totals (DESIGN.md section 2).
+
+The package names its people by references of its own (``members[].ref``, and a consent's
+``ref`` and ``given_by_ref``), never by the sender's member ids (issue 13, item 6): each is an
+HMAC, under the sender's key, of the transfer and the member (``PackageRefs``). Only the sender
+can compute it, so it maps back to the sender's member only on the sender's side; the same person
+has a different ref in every package, so two packages cannot be linked by it; and the receiver
+links each consent to its member within the package as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import date, datetime
@@ -43,6 +51,37 @@ from tenants.context import TenantContext
 
 Package = dict[str, Any]
 
+# Marks a package whose refs are its own; a package sealed before that (no marker) used the
+# sender's member ids, and is relabelled as it is opened (``open_offer``).
+REFS_KEY, REFS_OWN = "refs", "package"
+_REF_PURPOSE = "transfer_package_ref"
+_REF_DIGITS = 16  # 64 bits: a few members per package never collide, and the ref stays short
+
+
+class PackageRefs:
+    """The package's own name for each of the sender's family members in one transfer."""
+
+    def __init__(self, vault: Vault, sender_charity_id: uuid.UUID, transfer_id: uuid.UUID):
+        self._vault = vault
+        self._sender = sender_charity_id
+        self._transfer = transfer_id
+
+    def of(self, member_id: uuid.UUID | str) -> str:
+        token = self._vault.keyed_token(
+            self._sender, _REF_PURPOSE, f"{self._transfer}:{uuid.UUID(str(member_id))}"
+        )
+        return "m" + token[:_REF_DIGITS]
+
+    def objection(self, objection: StatisticsObjection) -> StatisticsObjection:
+        """``objection`` (read as the sender, naming the sender's members) in the package's
+        terms, so that it lands on the member it was said by."""
+        return dataclasses.replace(
+            objection,
+            member_ref=self.of(objection.member_ref) if objection.member_ref else None,
+            given_by_ref=self.of(objection.given_by_ref) if objection.given_by_ref else None,
+        )
+
+
 _MEMBER_IDENTITY = ("name", "date_of_birth")
 _MEMBER_CONTACT = ("phone", "email", "address")
 
@@ -61,8 +100,12 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def cut_package(session: Session, vault: Vault, case: Case, gate: Gate) -> Package:
-    """The case as the receiver may see it: only what ``gate`` lets cross. Runs as the sender."""
+def cut_package(
+    session: Session, vault: Vault, case: Case, gate: Gate, *, transfer_id: uuid.UUID
+) -> Package:
+    """The case as the receiver may see it: only what ``gate`` lets cross, its people named by
+    the refs of ``transfer_id``'s package. Runs as the sender."""
+    refs = PackageRefs(vault, case.charity_id, transfer_id)
     family = session.scalar(select(Family).where(Family.id == case.family_id))
     assert family is not None  # a case always has its family (schema wall)
     person = session.scalar(
@@ -71,6 +114,7 @@ def cut_package(session: Session, vault: Vault, case: Case, gate: Gate) -> Packa
     assert person is not None
     allowed = gate.case_categories
     package: Package = {
+        REFS_KEY: REFS_OWN,
         "categories": sorted(c.value for c in allowed),
         "case": {
             "reference": case.reference,
@@ -96,7 +140,7 @@ def cut_package(session: Session, vault: Vault, case: Case, gate: Gate) -> Packa
             continue
         own = gate.categories_for(key)
         entry: dict[str, Any] = {
-            "ref": key,
+            "ref": refs.of(member.id),
             "kind": member.kind,
             "relationship": member.relationship,
             "is_main_contact": member.is_main_contact,
@@ -190,9 +234,8 @@ def cut_package(session: Session, vault: Vault, case: Case, gate: Gate) -> Packa
     package["consents"] = [
         {
             "subject": records[c.id].subject,
-            "ref": records[c.id].family_member_id and str(records[c.id].family_member_id),
-            "given_by_ref": records[c.id].given_by_member_id
-            and str(records[c.id].given_by_member_id),
+            "ref": _ref_or_none(refs, records[c.id].family_member_id),
+            "given_by_ref": _ref_or_none(refs, records[c.id].given_by_member_id),
             "categories": records[c.id].categories,
             "method": records[c.id].method,
             "verification": records[c.id].verification,
@@ -206,6 +249,10 @@ def cut_package(session: Session, vault: Vault, case: Case, gate: Gate) -> Packa
     return package
 
 
+def _ref_or_none(refs: PackageRefs, member_id: uuid.UUID | None) -> str | None:
+    return refs.of(member_id) if member_id else None
+
+
 def seal_offer(vault: Vault, offer: TransferOffer, package: Package) -> None:
     vault.seal(offer, "package", json.dumps(package, sort_keys=True))
 
@@ -213,7 +260,23 @@ def seal_offer(vault: Vault, offer: TransferOffer, package: Package) -> None:
 def open_offer(vault: Vault, offer: TransferOffer) -> Package | None:
     """The package of an offer, or None once it was voided or landed."""
     text = vault.open(offer, "package")
-    return None if text is None else json.loads(text)
+    return None if text is None else _with_own_refs(json.loads(text))
+
+
+def _with_own_refs(package: Package) -> Package:
+    """A package sealed before refs were its own named members by the sender's ids: rename them
+    ``m1``, ``m2``... in the package's order, consistently in its consents, so no reader ever
+    sees them. (Such a package lives only while its offer stands: 14 days by default.)"""
+    if package.get(REFS_KEY) == REFS_OWN:
+        return package
+    renamed = {m["ref"]: f"m{n}" for n, m in enumerate(package.get("members", ()), start=1)}
+    for member in package.get("members", ()):
+        member["ref"] = renamed[member["ref"]]
+    for consent in package.get("consents", ()):
+        for key in ("ref", "given_by_ref"):
+            consent[key] = renamed.get(consent.get(key) or "")
+    package[REFS_KEY] = REFS_OWN
+    return package
 
 
 def _day(value: str | None) -> date | None:
@@ -239,7 +302,8 @@ def land_package(
 ) -> Case:
     """Write ``package`` as a new case of the receiving charity (the bound context) at
     ``prison_code``, with its provenance. Every field is sealed afresh under the receiver's key.
-    The family's objection to statistical use, read as the sender at acceptance, lands with it
+    The family's objection to statistical use, read as the sender at acceptance and put in the
+    package's terms there (``PackageRefs.objection``), lands with it
     (app.services.transfer_objection)."""
     charity = context.charity_id
 

@@ -26,7 +26,7 @@ from app.services.reference import serving_charity
 from app.services.referrals import normalise_prison_number
 from app.services.scope import READ_ONLY_STATUSES, require
 from app.services.transfer_objection import objection_of
-from app.services.transfer_package import land_package, open_offer
+from app.services.transfer_package import PackageRefs, land_package, open_offer
 from app.services.transfer_steps import (
     TransferRefused,
     atomic,
@@ -203,6 +203,9 @@ def accept_transfer(
             and consent_gate(session, case, ids.receiver, now.date()).keeps(*terms)
         )
         objection = objection_of(session, case, now.date()) if case is not None else None
+        if objection is not None:
+            # Named in the package's terms here, as the sender: its member ids stay on its side.
+            objection = PackageRefs(vault, ids.sender, ids.transfer).objection(objection)
     row = load_transfer(session, ids.transfer, lock=True)
     decided = decide(
         session,

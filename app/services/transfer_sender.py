@@ -138,7 +138,7 @@ def offer_transfer(
         context.user_id,
         idempotency_key,
     )
-    package = cut_package(session, vault, case, gate)
+    package = cut_package(session, vault, case, gate, transfer_id=row.id)
     case.status = CaseStatus.TRANSFER_PENDING.value
     session.flush()
     audit_transfer(session, origin, row, context, "transfer.offer", both=True)

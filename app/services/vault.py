@@ -64,6 +64,11 @@ class Vault:
     def prison_number_index(self, charity_id: uuid.UUID, prison_number: str) -> str:
         return blind_index(self._keyring, charity_id, PRISON_NUMBER_INDEX, prison_number)
 
+    def keyed_token(self, charity_id: uuid.UUID, purpose: str, value: str) -> str:
+        """A truncated HMAC of ``value`` under ``charity_id``'s key for ``purpose``: computable
+        only by whoever holds that charity's key, and meaningless to anyone else."""
+        return blind_index(self._keyring, charity_id, purpose, value)
+
 
 def vault_for(session: Session, root: RootKeyProvider) -> Vault:
     """A vault whose data keys come from ``session``'s database (one request or job)."""

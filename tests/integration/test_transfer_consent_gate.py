@@ -333,7 +333,7 @@ def _with_grandmother(desk, world, case_id, **consent_overrides):
     )
     offered = offered_transfer(worker, world, IDENTITY)
     package = desk("nepacs_manager").do(transfer_views.read_transfer, offered.id).package
-    assert str(grandmother.id) in {m["ref"] for m in package["members"]}
+    assert "Gwen Goeswith" in {m["name"] for m in package["members"]}
     return theirs, offered
 
 
