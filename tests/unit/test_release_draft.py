@@ -26,6 +26,7 @@ from app.domain.disclosure import (
 )
 from app.domain.metric_catalogue import (
     ALL_SOURCES,
+    CATALOGUE,
     NATIONAL,
     QUARTER_TABLES,
     YEAR_TABLES,
@@ -46,6 +47,7 @@ from app.domain.release_document import (
 )
 from app.domain.release_draft import (
     EXCLUDED,
+    UNRELATED,
     PublicFacts,
     ReleaseFigures,
     draft_release,
@@ -229,6 +231,22 @@ def test_the_excluded_families_are_one_table_of_family_counts_for_the_release(re
         t.id.value for t in (*QUARTER_TABLES, *YEAR_TABLES)
     }
     assert all(cell.kind is Kind.FAMILIES for cell in excluded[0].cells)
+
+
+@settings(max_examples=3, deadline=None)
+@given(figures())
+def test_every_figure_of_the_catalogue_is_related_to_others_or_says_why_not(release):
+    """Issue 12: the relations come from the definitions, so a figure added to the catalogue
+    without saying how it relates to the others fails here."""
+    draft, _ = draft_release(release, FACTS)
+    tied = {key for link in (*draft.all_sums(), *draft.relations.links()) for key in link.cells()}
+    tied |= {cell.key for cell in draft.cells() if cell.basis is not None}
+    related = {(key.table.split(" ", 1)[1], key.column) for key in tied}
+    every = {(table.id.value, column.key) for table in CATALOGUE for column in table.columns}
+    unrelated = {(table, column) for table, column in every if table in UNRELATED}
+    assert every - related == unrelated, "figures tied to nothing, with no reason given"
+    assert not related & unrelated, "a figure said to be unrelated is tied after all"
+    assert set(UNRELATED) <= {table.id.value for table in CATALOGUE}
 
 
 def test_a_revision_has_keys_of_its_own():
