@@ -275,57 +275,50 @@ def _twin(key: CellKey) -> CellKey:
     return replace(key, table=key.table.replace("2026Q1", "2026Q1r2", 1))
 
 
-def test_a_revision_that_publishes_a_small_cell_plus_one_is_suppressed_with_it():
-    """Issue 12's story: 9 families, suppressed; a late family makes 10. Published, the reader
-    who knows one was added proves revision 1 held exactly 9."""
+def two_prisons(first: int, then: int) -> tuple[Scenario, PublishedRelease, Draft, Knowledge]:
+    """POPS's prison at ``first`` families beside Pact's 40, published; then the same quarter
+    again as revision 2 with ``then`` at POPS's prison (unlinked), and both charities' records."""
+    counts = {("P0", "c0"): first, ("P1", "c0"): 40}
     scenario = Scenario(
         rows=("P0", "P1"),
         columns=("c0",),
         owners=("pops", "pact"),
-        q1={("P0", "c0"): 9, ("P1", "c0"): 40},
-        q2={("P0", "c0"): 9, ("P1", "c0"): 40},
-        children_per_family={("P0", "c0"): 1, ("P1", "c0"): 1},
+        q1=counts,
+        q2=counts,
+        children_per_family=dict.fromkeys(counts, 1),
         row_totals=False,
         column_totals=False,
         with_children=False,
         with_year=False,
     )
-    first = scenario.drafts()[0]
-    knowledge = scenario.knowledge(first)
-    r1 = protect_release(first, [], RULES, knowledge).published
-    later = revise(scenario, {("P0", "c0"): 10, ("P1", "c0"): 40})
-    both = merge_knowledge(knowledge, scenario.knowledge(later))
-    ten = CellKey("2026Q1r2 families", "P0", "c0")
+    first_draft = scenario.drafts()[0]
+    knowledge = scenario.knowledge(first_draft)
+    r1 = protect_release(first_draft, [], RULES, knowledge).published
+    later = revise(scenario, {**counts, ("P0", "c0"): then})
+    return scenario, r1, later, merge_knowledge(knowledge, scenario.knowledge(later))
+
+
+REVISED_P0 = CellKey("2026Q1r2 families", "P0", "c0")
+
+
+def test_a_revision_that_publishes_a_small_cell_plus_one_is_suppressed_with_it():
+    """Issue 12's story: 9 families, suppressed; a late family makes 10. Published, the reader
+    who knows one was added proves revision 1 held exactly 9."""
+    _scenario, r1, later, both = two_prisons(9, 10)
     unlinked = protect_release(later, [r1], RULES, both).published
-    assert unlinked.cell(ten).value == 10  # alone, 10 is published
-    r2 = protect_release(link_revision(later, r1, knowledge), [r1], RULES, both).published
-    assert r2.cell(ten).suppressed
+    assert unlinked.cell(REVISED_P0).value == 10  # alone, 10 is published
+    r2 = protect_release(link_revision(later, r1, both), [r1], RULES, both).published
+    assert r2.cell(REVISED_P0).suppressed
     assert audit_release(r2, [r1], RULES, both).leaks == ()
 
 
 def test_a_revision_taking_a_published_count_below_the_threshold_cannot_be_protected():
     """10 published, one family taken away: the reader knows revision 2 holds 9 whatever it
     shows, so the revision is refused, naming the cell."""
-    scenario = Scenario(
-        rows=("P0", "P1"),
-        columns=("c0",),
-        owners=("pops", "pact"),
-        q1={("P0", "c0"): 10, ("P1", "c0"): 40},
-        q2={("P0", "c0"): 10, ("P1", "c0"): 40},
-        children_per_family={("P0", "c0"): 1, ("P1", "c0"): 1},
-        row_totals=False,
-        column_totals=False,
-        with_children=False,
-        with_year=False,
-    )
-    first = scenario.drafts()[0]
-    knowledge = scenario.knowledge(first)
-    r1 = protect_release(first, [], RULES, knowledge).published
-    revised = revise(scenario, {("P0", "c0"): 9, ("P1", "c0"): 40})
-    both = merge_knowledge(knowledge, scenario.knowledge(revised))
+    _scenario, r1, later, both = two_prisons(10, 9)
     with pytest.raises(CannotProtect) as refused:
-        protect_release(link_revision(revised, r1, knowledge), [r1], RULES, both)
-    assert refused.value.keys == (CellKey("2026Q1r2 families", "P0", "c0"),)
+        protect_release(link_revision(later, r1, both), [r1], RULES, both)
+    assert refused.value.keys == (REVISED_P0,)
 
 
 # --- determinism ------------------------------------------------------------------------------
