@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.domain.disclosure_lp import SLACK, Bound, Extremes, extremes, pinned
 from app.domain.disclosure_model import (
@@ -107,6 +107,7 @@ class Auditor:
         ranges: list[Range] = []
         for reader in self.readers:
             own = self._records(reader).own
+            capped = view.capped | self._public(published, history, reader, scope)
             for part, bounds, audited in self._questions(view, reader):
                 memo = (part.keys, tuple(bounds), tuple(audited))
                 if memo not in self._solved:
@@ -122,7 +123,7 @@ class Auditor:
                             math.ceil(low - SLACK) - mine,
                             None if high is None else math.floor(high + SLACK) - mine,
                             key in view.small,
-                            key in view.capped,
+                            key in capped,
                             max(floor[key] - mine, 0),
                         )
                     )
@@ -135,9 +136,14 @@ class Auditor:
         history: Sequence[PublishedRelease],
         reader: str,
         scope: Set[CellKey] | None = None,
+        *,
+        public: bool = True,
     ) -> set[CellKey]:
         """The cells ``audit`` would list as this reader's leaks, found with fewer solves."""
         view = _view([*history, published], scope)
+        capped = view.capped
+        if public:
+            capped |= self._public(published, history, reader, scope)
         found: set[CellKey] = set()
         for part, bounds, audited in self._questions(view, reader):
             memo = (part.keys, tuple(bounds), tuple(audited))
@@ -152,17 +158,40 @@ class Auditor:
                         key in view.small,
                         floor[key],
                         self.rules.base,
-                        key in view.capped,
+                        key in capped,
                     )
                 }
                 continue
-            if memo not in self._decided:
+            question = (*memo, frozenset(capped & set(audited)))
+            if question not in self._decided:
                 small = view.small & set(audited)
-                self._decided[memo] = pinned(
-                    part.keys, part.sums, bounds, audited, small, self.rules.base, view.capped
+                self._decided[question] = pinned(
+                    part.keys, part.sums, bounds, audited, small, self.rules.base, capped
                 )
-            found |= self._decided[memo]
+            found |= self._decided[question]
         return found
+
+    def _public(
+        self,
+        published: PublishedRelease,
+        history: Sequence[PublishedRelease],
+        reader: str,
+        scope: Set[CellKey] | None,
+    ) -> frozenset[CellKey]:
+        """The counts, not small, this reader pins even were every figure of ``published``
+        suppressed: narrow by what earlier releases and the rules' public caps already say (a
+        charity holding 14 of a year's families, whose quarters were each small, knows the
+        others had at most 4), which no suppression in this release can widen. Like a small
+        count, only proving such a count present could count against it, and it is not small.
+        A small count pinned that way stays pinned: the build stops (``CannotProtect``)."""
+        blank = replace(
+            published,
+            cells=tuple(
+                cell if cell.exact else replace(cell, value=None) for cell in published.cells
+            ),
+        )
+        found = self.pinned(blank, history, reader, scope, public=False)
+        return frozenset(found - set(published.suppressed_as_small))
 
     def _records(self, reader: str) -> Records:
         return self.knowledge.get(reader, Records())

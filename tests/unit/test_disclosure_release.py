@@ -321,6 +321,33 @@ def test_a_revision_taking_a_published_count_below_the_threshold_cannot_be_prote
     assert refused.value.keys == (REVISED_P0,)
 
 
+def test_a_count_narrow_only_by_the_public_caps_of_small_quarters_does_not_stop_the_release():
+    """NEPACS holds 9 families in the first quarter and 5 in the second, Pact none; each
+    quarter's total is small, so NEPACS knows Pact had at most 4 in the year's 14 whatever the
+    second release shows. That narrowness is public (the rules cap small counts), no suppression
+    can widen it, and the year's 14 is not small: the release is built, and the audit says the
+    range is public rather than a leak. (Found by Hypothesis: CannotProtect before.)"""
+    counts = {(row, column): 0 for row in ("P0", "P1") for column in ("c0", "c1", "c2")}
+    scenario = Scenario(
+        rows=("P0", "P1"),
+        columns=("c0", "c1", "c2"),
+        owners=("nepacs", "pact"),
+        q1={**counts, ("P0", "c2"): 9},
+        q2={**counts, ("P0", "c2"): 5},
+        children_per_family=counts,
+        row_totals=False,
+        column_totals=True,
+        with_children=False,
+        with_year=True,
+    )
+    q1, q2 = build(scenario)
+    audit = audit_release(q2, [q1], RULES, scenario.knowledge())
+    assert audit.leaks == ()
+    year = CellKey("2026 families", TOTAL, "c2")
+    (nepacs,) = [r for r in audit.ranges if (r.key, r.attacker) == (year, "nepacs")]
+    assert not nepacs.small and nepacs.capped and nepacs.narrower_than(RULES.base)
+
+
 # --- determinism ------------------------------------------------------------------------------
 
 
