@@ -356,11 +356,12 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[i
         conn.close()
 
 
+# One real server run is enough (the logs do not depend on the database): SQLite only, by
+# parametrization, never a skip.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_gunicorn_with_the_production_configuration_writes_only_json_lines(
-    database: Database, world: World, tmp_path: Path
+    database: Database, world: World, tmp_path: Path, backend: str
 ):
-    if database.backend != "sqlite":
-        pytest.skip("one real server run is enough; the logs do not depend on the database")
     port = _free_port()
     environ = {
         "PATH": os.environ["PATH"],
