@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 
 from bench.isolation import APP_ROLE, OWNER_ROLE
 from bench.roles import throwaway_server
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = "import sys; from app.cli import main; sys.argv[0] = 'continuum'; main()"
@@ -43,12 +43,6 @@ wrk.method = "POST"
 wrk.body = '{"body": "A call about the visit on Tuesday (load test)."}'
 wrk.headers["Content-Type"] = "application/json"
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _continuum(env: dict[str, str], *args: str) -> str:
@@ -65,7 +59,7 @@ def _continuum(env: dict[str, str], *args: str) -> str:
 
 @contextmanager
 def _gunicorn(env: dict[str, str], app: str, log: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**env, "CONTINUUM_BIND": f"127.0.0.1:{port}"}
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", app]
     with log.open("w") as out:

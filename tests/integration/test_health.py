@@ -8,7 +8,6 @@ rate-limited, and say nothing else: no version, no error text, no database name.
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from app.migrate import alembic_config, downgrade, upgrade
 from config import Settings, load_settings
 from tests.conftest import ROOT_KEY_FILE, SECRET_KEY, Database
 from tests.support.clock import ManualClock
+from tests.support.servers import free_port
 
 READY = b"ok"
 NOT_READY = b"not ready"
@@ -52,13 +52,6 @@ def _assert_reveals_nothing(response: TestResponse, database: Database, body: by
     for secret in (database.name, database.app_url, "continuum", "sqlite", "postgres", "Error"):
         if secret:
             assert secret not in said
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # --- up and ready ----------------------------------------------------------------------------
@@ -167,7 +160,7 @@ def _unreachable(backend: str, tmp_path: Path) -> Database:
         blocked = tmp_path / "blocked.sqlite3"
         blocked.mkdir()
         return Database("sqlite", f"sqlite:///{blocked}", f"sqlite:///{blocked}")
-    url = f"postgresql://continuum_app@127.0.0.1:{_free_port()}/continuum_gone"
+    url = f"postgresql://continuum_app@127.0.0.1:{free_port()}/continuum_gone"
     return Database("postgresql", url, url, "continuum_gone")
 
 

@@ -16,12 +16,10 @@ import json
 import logging
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -33,6 +31,7 @@ from flask.testing import FlaskClient
 
 from app.logs import ACCESS_LOGGER, REQUEST_ID_HEADER, JsonFormatter
 from tests.conftest import ROOT_KEY_FILE, Database, csrf_from
+from tests.support.servers import free_port, stop, wait_until_listening
 from tests.support.world import World
 
 REPO = Path(__file__).resolve().parents[2]
@@ -313,38 +312,6 @@ def test_the_development_server_writes_only_json_lines(app, logged):
 # --- gunicorn, as production runs it ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_for(process: subprocess.Popen[str], port: int) -> None:
-    """Until the server accepts connections; a bound wait, not a measurement."""
-    for _ in range(1200):
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{output}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("gunicorn did not start listening")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        output, _ = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-    return output
-
-
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -362,7 +329,7 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[i
 def test_gunicorn_with_the_production_configuration_writes_only_json_lines(
     database: Database, world: World, tmp_path: Path, backend: str
 ):
-    port = _free_port()
+    port = free_port()
     environ = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
@@ -383,7 +350,7 @@ def test_gunicorn_with_the_production_configuration_writes_only_json_lines(
     )
     answered: list[tuple[int, str]] = []
     try:
-        _wait_for(process, port)
+        wait_until_listening(process, port)
         given = uuid.uuid4().hex
         answered.append(_get(port, "/healthz", {REQUEST_ID_HEADER: given}))
         assert answered[-1][1] == given
@@ -393,7 +360,7 @@ def test_gunicorn_with_the_production_configuration_writes_only_json_lines(
         for target in RAW_TARGETS:
             answered.append(_raw_get(port, target))
     finally:
-        output = _stop(process)
+        output = stop(process)
     lines = [line for line in output.split("\n") if line.strip()]
     assert lines, "gunicorn wrote nothing"
     for line in lines:

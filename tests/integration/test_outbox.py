@@ -3,7 +3,6 @@ lapse (`continuum transfers expire`). Emails name a prison and a link, never a p
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +20,7 @@ from app.models import Case, CaseStatus, CaseTransfer, Notification, Organisatio
 from app.services import outbox, transfers
 from app.services.audit import Origin
 from tests.support.cases import TODAY, desks, give_consent
+from tests.support.servers import free_port
 
 PUBLIC_URL = "https://continuum.example"
 INBOXES = {"pops": "transfers@pops.example", "nepacs": "transfers@nepacs.example"}
@@ -42,16 +42,10 @@ class Handler:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Handler, int]]:
     handler = Handler()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     yield handler, port
@@ -173,7 +167,7 @@ def test_unreachable_server_leaves_the_message_for_the_next_run(
         nepacs = session.get_one(Organisation, world.organisations["nepacs"])
         nepacs.notification_email = INBOXES["nepacs"]
         session.commit()
-    state = make_app(smtp_host="127.0.0.1", smtp_port=_free_port()).extensions["continuum"]
+    state = make_app(smtp_host="127.0.0.1", smtp_port=free_port()).extensions["continuum"]
 
     with state.session_factory() as session:
         run = outbox.send_notifications(

@@ -7,11 +7,8 @@ from __future__ import annotations
 import http.client
 import os
 import runpy
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +20,7 @@ from app.models.audit import AuditEntry
 from config import Settings, SettingsError, load_settings
 from config.settings import UnsafeProductionSettings
 from tests.conftest import ROOT_KEY_FILE, Database, csrf_from
+from tests.support.servers import free_port, stop, wait_until_listening
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = REPO / "config" / "gunicorn.conf.py"
@@ -242,13 +240,6 @@ def test_a_correct_production_configuration_starts_and_serves(
 # --- the production command ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _gunicorn(environ: dict[str, str], *arguments: str) -> subprocess.Popen[str]:
     # Only what the command needs: the test runner's own CONTINUUM_* variables stay out.
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **environ}  # noqa: S108
@@ -281,31 +272,6 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def _wait_for(process: subprocess.Popen[str], port: int) -> None:
-    """Until the server accepts connections; a bound wait, not a measurement."""
-    for _ in range(1200):
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{output}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("gunicorn did not start listening")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        output, _ = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-    return output
-
-
 def _production_environ(
     tmp_path: Path, database: Database, port: int, **more: str
 ) -> dict[str, str]:
@@ -325,7 +291,7 @@ def _production_environ(
 def test_the_production_command_serves_the_app_with_two_workers(
     database: Database, world, tmp_path, redis_url
 ):
-    port = _free_port()
+    port = free_port()
     environ = _production_environ(
         tmp_path,
         database,
@@ -335,20 +301,20 @@ def test_the_production_command_serves_the_app_with_two_workers(
     )
     process = _gunicorn(environ)
     try:
-        _wait_for(process, port)
+        wait_until_listening(process, port)
         assert _get(port, "/healthz") == (200, b"ok")
         assert _get(port, "/readyz") == (200, b"ok")
         status, body = _get(port, "/o/pops/login")
         assert status == 200 and b"csrf_token" in body
     finally:
-        output = _stop(process)
+        output = stop(process)
     assert output.count("Booting worker") == 2, output
 
 
 def test_the_production_command_refuses_demo_settings_before_serving(
     database: Database, world, tmp_path
 ):
-    port = _free_port()
+    port = free_port()
     environ = _production_environ(tmp_path, database, port, CONTINUUM_SECURE_COOKIES="false")
     del environ["CONTINUUM_SECRET_KEY"]
     process = _gunicorn(environ)
@@ -363,7 +329,7 @@ def test_the_production_command_refuses_more_workers_than_a_memory_store_allows(
     database: Database, world, tmp_path
 ):
     # The settings say one worker, which a memory store allows; the command line asks for two.
-    port = _free_port()
+    port = free_port()
     environ = _production_environ(tmp_path, database, port, CONTINUUM_WORKERS="1")
     process = _gunicorn(environ, "--workers", "2")
     output = process.communicate(timeout=120)[0]

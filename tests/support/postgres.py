@@ -25,7 +25,6 @@ import pwd
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 from psycopg.rows import TupleRow
+
+from tests.support.servers import free_port
 
 __all__ = [
     "EXTERNAL_URL_ENV",
@@ -255,7 +256,7 @@ def _start_managed_server() -> PostgresServer:
         _initdb(bin_dir / "initdb", data_dir, log_file, run_as)
         pg_ctl = str(bin_dir / "pg_ctl")
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            port = _free_port()
+            port = free_port()
             server = PostgresServer(
                 "127.0.0.1", port, _SUPERUSER, _base_dir=base_dir, _pg_ctl=pg_ctl, _run_as=run_as
             )
@@ -420,18 +421,6 @@ def _pg_ctl_start(
         run_as,
         cwd=data_dir.parent,
     )
-
-
-def _free_port() -> int:
-    """Ask the kernel for an unused port.
-
-    The port is released before PostgreSQL binds it, so a parallel worker can
-    occasionally win it first; :func:`_lost_port_race` detects that for a retry.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _lost_port_race(log_file: Path) -> bool:

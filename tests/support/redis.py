@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,7 @@ import pytest
 import redis
 
 from tests.support.postgres import postgres_required
+from tests.support.servers import free_port
 
 __all__ = [
     "EXTERNAL_URL_ENV",
@@ -130,7 +130,7 @@ def _start_managed_server() -> RedisServer:
     base_dir = Path(tempfile.mkdtemp(prefix="continuum-redis-"))
     log_file = base_dir / "redis.log"
     for attempt in range(1, _PORT_ATTEMPTS + 1):
-        port = _free_port()
+        port = free_port()
         # Loopback only, nothing written to disk, no unix socket: a server for one test run.
         argv = [
             binary,
@@ -170,13 +170,6 @@ def _wait_until_answering(server: RedisServer) -> bool:
             pass
         time.sleep(0.05)
     return False
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _log_tail(log_file: Path) -> str:
