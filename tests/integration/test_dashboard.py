@@ -63,6 +63,9 @@ def test_charity_staff_are_refused_the_dashboard(release, signed_in, key):
     assert client.get("/dashboard").status_code == 403
     assert client.get("/dashboard/rules").status_code == 403
     assert client.get(f"/dashboard/releases/{release.id}.csv").status_code == 403
+    assert client.get("/dashboard/trend").status_code == 403
+    for suffix in ("csv", "json"):
+        assert client.get(f"/dashboard/releases/{release.id}/table.{suffix}").status_code == 403
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(release, app):
