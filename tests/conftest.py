@@ -126,6 +126,18 @@ NEGATIVE_CONTROL = frozenset(
 )
 
 
+def _take_down_rules() -> None:
+    """The controls that take down a pure rule: for tests with no app too."""
+    if "release_relations" in NEGATIVE_CONTROL:
+        from app.domain import disclosure_model, release_draft
+
+        # Cut the protector back to declared sums: the definitions' relations are gone.
+        release_draft._relations = lambda *_args: ((), disclosure_model.Relations())
+
+
+_take_down_rules()
+
+
 def _take_down_walls(app: Flask) -> None:
     if "orm_guard" in NEGATIVE_CONTROL:
         from sqlalchemy.orm import sessionmaker as _sessionmaker
@@ -153,11 +165,6 @@ def _take_down_walls(app: Flask) -> None:
 
         # Appends on SQLite read the chain's last event without holding the write lock.
         audit._hold_sqlite_write_lock = lambda _connection: None
-    if "release_relations" in NEGATIVE_CONTROL:
-        from app.domain import disclosure_model, release_draft
-
-        # Cut the protector back to declared sums: the definitions' relations are gone.
-        release_draft._relations = lambda *_args: ((), disclosure_model.Relations())
     if "revision_links" in NEGATIVE_CONTROL:
         from app.services import releases
 

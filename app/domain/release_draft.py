@@ -15,7 +15,8 @@ The sums declared here are every additive relation between published figures: a 
 referrals from all sources are the sum of its sources, and the sum of its prisons' new referrals
 in the prison table. Nothing else adds up: a family can have several needs, and a family
 supported at two prisons counts at each. What the definitions say without adding up (a region's
-families supported tie its prisons, its needs and its means together) are the draft's
+families supported tie its prisons, its needs and its means together; the three national
+breakdowns count the same family members, so add up to one unpublished total) are the draft's
 ``Relations`` (``_relations``).
 """
 
@@ -41,6 +42,7 @@ from app.domain.disclosure_model import (
 )
 from app.domain.metric_catalogue import (
     ALL_SOURCES,
+    NATIONAL,
     Dimension,
     Figures,
     Measure,
@@ -55,6 +57,9 @@ EXCLUDED = "excluded"
 EXCLUDED_COLUMN = "families"
 # The table of quantities a reader reasons about that no release publishes.
 REGION_FAMILIES = "region_families (unpublished)"
+YEAR_MEMBERS = "family_members (unpublished)"
+# The national tables that break the same people down by one answer each.
+BREAKDOWNS = (TableId.NATIONAL_ETHNICITY, TableId.NATIONAL_SEX, TableId.NATIONAL_DISABILITY)
 # Means and medians are published to one decimal place: finer says nothing more to a reader.
 AVERAGE_PLACES = 1
 
@@ -63,14 +68,7 @@ AVERAGE_PLACES = 1
 # with the reason. Every other figure of the catalogue is tied to something a reader knows
 # (tests/unit/test_release_draft.py checks both ways: a figure added to the catalogue must be
 # related in ``_relations`` or ``_sums``, or named here with why).
-UNRELATED: Mapping[str, str] = {
-    TableId.NATIONAL_ETHNICITY.value: "a year's family members by ethnic group: the three "
-    "national breakdowns count the same people, so have equal totals (not modelled yet: "
-    "docs/metrics.md), and no quarterly table counts family members",
-    TableId.NATIONAL_SEX.value: "a year's family members by sex: as the ethnic groups",
-    TableId.NATIONAL_DISABILITY.value: "a year's family members by disability: as the ethnic "
-    "groups",
-}
+UNRELATED: Mapping[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -269,7 +267,38 @@ def _relations(
                 StandsOn(CellKey(name, region, column.key), families)
                 for column in tables[TableId.REGION_OUTCOMES].columns
             ]
+    members, of_members = _members(prefix, figures)
+    if members is not None:
+        hidden.append(members)
+        sums += of_members
+        # The quarter's children at a prison are among the year's family members.
+        at_most += [
+            AtMost(CellKey(prisons_name, p, "children"), members)
+            for p in quarterly.rows[Dimension.PRISON]
+        ]
     return tuple(sums), Relations(tuple(hidden), tuple(at_most), tuple(stands_on))
+
+
+def _members(prefix: str, figures: ReleaseFigures) -> tuple[CellKey | None, list[Sum]]:
+    """The year's family members (never published as one figure), and each national breakdown
+    adding up to them: every member is counted once in each, "not stated" included, so the
+    breakdowns have equal totals (docs/metrics.md, "Definitions")."""
+    present = {metric.id: metric for metric in figures.yearly.tables}
+    breakdowns = [present[t] for t in BREAKDOWNS if t in present]
+    if not breakdowns:
+        return None, []
+    members = CellKey(table_name(prefix, YEAR_MEMBERS), NATIONAL, "members")
+    sums = [
+        Sum(
+            members,
+            tuple(
+                CellKey(table_name(prefix, metric.id.value), NATIONAL, column.key)
+                for column in metric.columns
+            ),
+        )
+        for metric in breakdowns
+    ]
+    return members, sums
 
 
 def _known_zeros(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,6 +32,7 @@ from app.domain.release_document import digest
 from app.domain.release_trend import Figure, Mark, TrendTable, trend, trend_tables
 from app.models.releases import Release
 from app.services.releases import current_releases, published_release, published_releases
+from app.web.release_view import MARKS, Choices, grid, kept_rows, number
 from app.web.settings import current_settings
 from tenants.flask import current_actor, db_session
 from tenants.permissions import Permission, may
@@ -49,12 +49,6 @@ MESSAGES = {
     "charity": "Choose a charity from the list",
     "column": "Choose a figure from the list",
     "row": "Choose a row of this table from the list",
-}
-# What a chart writes on a point that has no bar or no dot of its own (dashboard.js draws it).
-MARKS = {
-    Mark.SUPPRESSED: "suppressed",
-    Mark.NO_MEMBER_SERVICE: "no member service",
-    Mark.NOT_PUBLISHED: "not published",
 }
 
 
@@ -86,141 +80,6 @@ def _require_metrics_read() -> None:
     actor = current_actor()
     if actor is None or not may(actor.role_enum, Permission.METRICS_READ):
         raise Forbidden("no metrics access")
-
-
-@dataclass(frozen=True)
-class Choices:
-    """What a release lets the filters choose from: (value, label) pairs."""
-
-    tables: list[tuple[str, str]]
-    regions: list[tuple[str, str]]
-    prisons: list[tuple[str, str]]
-    charities: list[tuple[str, str]]
-
-    @classmethod
-    def of(cls, document: dict[str, Any]) -> Choices:
-        regions: set[str] = set()
-        prisons: dict[str, str] = {}
-        for table in document["tables"]:
-            for row in table["rows"]:
-                if table["dimension"] == "prison":
-                    prisons[row["key"]] = row["label"]
-                    if row.get("region"):
-                        regions.add(row["region"])
-                elif table["dimension"] == "region":
-                    regions.add(row["key"])
-        return cls(
-            tables=[(t["id"], t["title"]) for t in document["tables"]],
-            regions=[(r, r) for r in sorted(regions)],
-            prisons=sorted(prisons.items(), key=lambda item: item[1]),
-            charities=[(c["slug"], c["name"]) for c in document["charities"]],
-        )
-
-    def allows(self, field: str, value: str) -> bool:
-        options = {"table": self.tables, "region": self.regions, "prison": self.prisons}
-        pairs = options.get(field, self.charities)
-        return any(value == key for key, _ in pairs)
-
-
-def _number(value: int | float) -> str:
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{int(value):,}"
-
-
-def _cell(value: int | float | None, row: dict[str, Any]) -> dict[str, Any]:
-    """A figure as the table shows it. On a row where no member serves a prison the counts are
-    0 and an average is empty for want of families: said so, never shown as suppressed."""
-    if value is None and row.get("no_member_service"):
-        return {"text": "no member service", "suppressed": False}
-    return {"text": "suppressed" if value is None else _number(value), "suppressed": value is None}
-
-
-def _mark(value: int | float | None, row: dict[str, Any]) -> str | None:
-    if row.get("no_member_service"):
-        return MARKS[Mark.NO_MEMBER_SERVICE]
-    return MARKS[Mark.SUPPRESSED] if value is None else None
-
-
-def _label(row: dict[str, Any]) -> str:
-    label = str(row["label"])
-    return f"{label} (no member service)" if row.get("no_member_service") else label
-
-
-def _by_name(row: dict[str, Any]) -> tuple[str, str]:
-    return str(row["label"]).casefold(), str(row["key"])
-
-
-def _rows(table: dict[str, Any], chosen: dict[str, str], document: dict[str, Any]) -> list[Any]:
-    """The table's rows the filters keep. Prison rows know their region and charities and are
-    listed by name; region rows are kept by region (a chosen prison stands for its region);
-    national rows always."""
-    rows: list[dict[str, Any]] = table["rows"]
-    region, prison, charity = chosen["region"], chosen["prison"], chosen["charity"]
-    if table["dimension"] == "prison":
-        kept = [
-            row
-            for row in rows
-            if (not region or row.get("region") == region)
-            and (not prison or row["key"] == prison)
-            and (not charity or charity in row.get("charities", ()))
-        ]
-        return sorted(kept, key=_by_name)
-    if table["dimension"] == "region":
-        if not region and prison:
-            region = _region_of(prison, document) or ""
-        return [row for row in rows if not region or row["key"] == region]
-    return rows
-
-
-def _region_of(prison: str, document: dict[str, Any]) -> str | None:
-    for table in document["tables"]:
-        for row in table["rows"]:
-            if table["dimension"] == "prison" and row["key"] == prison:
-                return row.get("region")  # type: ignore[no-any-return]
-    return None
-
-
-def _grid(table: dict[str, Any], rows: list[dict[str, Any]], column: str) -> dict[str, Any]:
-    """The HTML table and the chart from the same figures. A national table (one row, many
-    categories) is turned on its side: a row per category reads better than 20 columns. The
-    chart draws one figure (the chosen column) per row, so it stays readable on a phone."""
-    columns = table["columns"]
-    if table["dimension"] == "national":
-        heads = ["Category", *(row["label"] for row in rows)]
-        body = [
-            (col["label"], [_cell(row["values"][col["key"]], row) for row in rows])
-            for col in columns
-        ]
-        (row,) = rows
-        series = row["label"]
-        labels = [col["label"] for col in columns]
-        points = [(row["values"][col["key"]], row) for col in columns]
-    else:
-        first = "Prison" if table["dimension"] == "prison" else "Region"
-        heads = [first, *(col["label"] for col in columns)]
-        body = [
-            (_label(row), [_cell(row["values"][col["key"]], row) for col in columns])
-            for row in rows
-        ]
-        series = next(col["label"] for col in columns if col["key"] == column)
-        labels = [row["label"] for row in rows]
-        points = [(row["values"][column], row) for row in rows]
-    chart = {
-        "kind": "bar",
-        "title": table["title"],
-        "series": series,
-        "labels": labels,
-        "data": [value for value, _row in points],
-        "marks": [_mark(value, row) for value, row in points],
-    }
-    return {
-        "heads": heads,
-        "body": body,
-        "chart": chart,
-        "no_bars": all(value is None for value, _row in points),
-        "all_suppressed": all(mark == MARKS[Mark.SUPPRESSED] for mark in chart["marks"]),
-    }
 
 
 def _chosen(fields: tuple[str, ...] = FIELDS) -> dict[str, str]:
@@ -283,10 +142,10 @@ def _figures_page(
     }
     if errors:
         return page
-    rows = _rows(table, chosen, document)
+    rows = kept_rows(table, chosen, document)
     kept = {field: chosen[field] for field in ("region", "prison", "charity") if chosen[field]}
     page.update(
-        grid=_grid(table, rows, column),
+        grid=grid(table, rows, column),
         rows=rows,
         filters={"table": table["id"], **kept},
         trend_query={
@@ -329,9 +188,9 @@ def _trend_table(points: list[Any]) -> list[dict[str, Any]]:
     shown = []
     for point in points:
         if point.mark is Mark.PUBLISHED:
-            text = _number(point.value)
+            text = number(point.value)
         elif point.mark is Mark.NO_MEMBER_SERVICE and point.value is not None:
-            text = f"{_number(point.value)} (no member service)"
+            text = f"{number(point.value)} (no member service)"
         else:
             text = str(point.mark)
         shown.append({"point": point, "text": text})

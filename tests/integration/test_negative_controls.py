@@ -222,6 +222,18 @@ def test_the_outsiders_reading_of_the_demo_fails_with_the_protector_cut_back_to_
     assert "prison_activity" in output and "proven present and small" in output, output[-3000:]
 
 
+def test_the_reader_pins_a_generated_history_with_the_protector_cut_back_to_declared_sums():
+    """The same control on the generated histories (no database): two small prisons of a
+    region whose 12 families share a need are proven present once the need's 10 is published."""
+    code, output = _rerun("release_relations", "tests/outsider/test_protected_histories.py", "-rf")
+    assert code == 1, output[-3000:]
+    assert _failed(output) == {
+        "tests/outsider/test_protected_histories.py::"
+        "test_no_reader_pins_a_figure_the_protector_let_out"
+    }, output[-3000:]
+    assert "proven present and small" in output, output[-3000:]
+
+
 def test_a_reader_told_what_a_revision_changed_pins_the_revised_release_without_the_links():
     """With a revision's figures tied to nothing it revises (issue 12, "Revisions"), revision 2
     publishes the prison's 10 families, and a reader told that one family was added proves

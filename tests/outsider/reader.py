@@ -7,8 +7,8 @@ documents (JSON, format ``continuum-release/1``), the rules each states (``thres
 control: what a reader is assumed to know"; docs/releases.md, "Decisions"). For every suppressed
 cell (``null``) it asks HiGHS (``scipy.optimize.milp``) for the least and greatest whole number
 consistent with all it knows, and calls the cell pinned when fewer than ``rounding_base`` values
-remain, or when a suppressed count of families is proven to be present (one or more) and small
-(under the threshold).
+remain (unless it knows the cell is small: ``SMALL_ONLY``), or when a suppressed count of
+families is proven to be present (one or more) and small (under the threshold).
 
 What it knows, each a family of constraints that a caller can switch off (``Knows``):
 
@@ -34,7 +34,11 @@ What it knows, each a family of constraints that a caller can switch off (``Know
   prison's families supported and a region's families with a need are tied to the region's
   families supported); under ``declared-sums-definitions-and-revised-release`` (a revision) also
   every count the release it revises has too. So a suppressed count of families tied to nothing
-  was suppressed for being small: it is under the threshold.
+  was suppressed for being small: it is under the threshold. For such a cell only proving it
+  present (beyond what the reader's own records already hold) is a disclosure: its range being
+  narrow is the rule's, which any release under it tells (a charity holding 6 of a small cell
+  knows the others hold at most 3 whatever is published), as the issue defines a leak of a
+  small cell.
 - ``SERVICE_MAP``: who serves which prison is public, and the prison table lists every prison a
   member serves; a region with none of them has no families in any quarterly table.
 - ``SAME_PEOPLE``: breakdowns of the same people have the same total (a year's family members by
@@ -226,6 +230,7 @@ class _Program:
     def __init__(self) -> None:
         self.index: dict[object, int] = {}
         self.rows: list[tuple[dict[int, float], float, float]] = []
+        self.small: set[object] = set()  # cells known small by the algorithm (SMALL_ONLY)
         self._built: tuple[tuple[int, int], list[LinearConstraint]] | None = None
 
     def var(self, key: object) -> int:
@@ -431,7 +436,7 @@ def _reading(program: _Program, release: _Release, cell: Cell, floor: int) -> Re
     top = math.floor(greatest + SLACK)
     high = None if top >= LARGEST else top
     why = None
-    if high is not None and high - low + 1 < release.base:
+    if high is not None and high - low + 1 < release.base and cell not in program.small:
         why = f"{high - low + 1} possible values, fewer than the base {release.base}"
     elif (
         release.measures[cell] == "families"
@@ -565,7 +570,8 @@ def _tied(release: _Release, cell: Cell, revised: _Release | None) -> bool:
     twin = revised and Cell(revised.name, cell.table, cell.row, cell.column)
     if release.partners == IN_REVISIONS and revised is not None and twin in revised.values:
         return True
-    if release.partners not in (BY_DEFINITIONS, IN_REVISIONS):
+    if release.partners not in (BY_DEFINITIONS, IN_REVISIONS) or cell.column == EXCLUDED:
+        # The families a table excluded are tied to no other figure by any definition.
         return False
     return bool({(cell.table, cell.column), (cell.table, None)} & TIED_BY_DEFINITIONS)
 
@@ -582,6 +588,7 @@ def _small_only(program: _Program, releases: Sequence[_Release], in_sums: set[Ce
                 and not _tied(release, cell, revised)
             ):
                 program.add([(cell, 1)], 0, release.threshold - 1)
+                program.small.add(cell)
 
 
 def _empty_regions(release: _Release) -> list[str]:

@@ -20,7 +20,6 @@ test_metrics.py checks them).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,19 +29,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.demo_releases import api_client_path
-from app.domain.metric_catalogue import Figures
 from app.domain.metric_periods import Quarter, YearEnding
 from app.models import Organisation
 from app.services.metrics import quarter_figures, year_figures
 from tests.conftest import Database
 from tests.outsider.reader import (
-    EXCLUDED,
     Cell,
     Charity,
     Contradiction,
     pinned,
     read_releases,
 )
+from tests.outsider.records import cells_of, release_name, share
 from tests.support.clock import ManualClock
 from tests.support.oauth import access_token, bearer_header
 
@@ -83,10 +81,6 @@ def _ministry_documents(app: Flask) -> list[dict[str, Any]]:
     return sorted(documents, key=lambda d: (d["quarter"], d["revision"]))
 
 
-def _release_name(document: Mapping[str, Any]) -> str:
-    return f"{document['quarter']}r{document['revision']}"
-
-
 def _shown(document: Mapping[str, Any]) -> float:
     """The share of published cells among those a member service could fill."""
     values = [
@@ -99,28 +93,6 @@ def _shown(document: Mapping[str, Any]) -> float:
     return sum(value is not None for value in values) / len(values)
 
 
-def _own_cells(
-    document: Mapping[str, Any], parts: Sequence[Figures], charity_id: uuid.UUID
-) -> dict[Cell, int]:
-    """One charity's exact contribution to every count of the document, as it knows it: the
-    families behind a count of families, the number counted otherwise."""
-    name = _release_name(document)
-    mine = {key: tally for part in parts for key, tally in part.of(charity_id).cells.items()}
-    excluded = {t: n for part in parts for t, n in part.of(charity_id).excluded.items()}
-    own: dict[Cell, int] = {}
-    for table in document["tables"]:
-        own[Cell(name, table["id"], "", EXCLUDED)] = excluded[table["id"]]
-        measures = {c["key"]: c["measure"] for c in table["columns"]}
-        for row in table["rows"]:
-            for column, measure in measures.items():
-                tally = mine[(table["id"], row["key"], column)]
-                if measure == "families":
-                    own[Cell(name, table["id"], row["key"], column)] = tally.families
-                elif measure == "count":
-                    own[Cell(name, table["id"], row["key"], column)] = tally.count
-    return own
-
-
 def _charities(session: Session, documents: Sequence[Mapping[str, Any]]) -> list[Charity]:
     """Each member charity named by a release, with its own records of every release."""
     slugs = sorted({c["slug"] for document in documents for c in document["charities"]})
@@ -130,7 +102,7 @@ def _charities(session: Session, documents: Sequence[Mapping[str, Any]]) -> list
         quarter = Quarter.parse(document["quarter"])
         parts = (quarter_figures(session, quarter), year_figures(session, YearEnding(quarter)))
         for slug in slugs:
-            own[slug] |= _own_cells(document, parts, ids[slug])
+            own[slug] |= cells_of(document, share(parts, ids[slug]))
     return [Charity(slug, own[slug]) for slug in slugs]
 
 
@@ -155,11 +127,11 @@ def test_no_reader_can_work_out_a_suppressed_figure_of_the_demos_releases(
     documents = _ministry_documents(app)
     # Four quarters, one release each, most of every one published: a trend for the analyst.
     assert len({d["quarter"] for d in documents}) == len(documents) == QUARTERS
-    shown = {_release_name(d): round(_shown(d), 3) for d in documents}
+    shown = {release_name(d): round(_shown(d), 3) for d in documents}
     assert min(shown.values()) >= SHOWN_AT_LEAST, shown
     # Something suppressed in every one, or the readers below could not fail.
     suppressed = {
-        _release_name(d)
+        release_name(d)
         for d in documents
         for table in d["tables"]
         for row in table["rows"]

@@ -323,7 +323,8 @@ def test_outsider_told_a_revision_added_one_family_pins_the_first_release():
     found = reading_of(read_releases(_revised_quarter(), changes=change), SUPPORTED_AAI)
 
     assert (found.low, found.high) == (9, 9)
-    assert found.pinned and "fewer than the base" in found.pinned
+    # Known small (the algorithm is public), so proving it present is the disclosure.
+    assert found.pinned and "proven present" in found.pinned
 
 
 def test_outsider_not_linking_revisions_cannot_pin_the_first_release():
@@ -374,6 +375,20 @@ def test_a_charity_knowing_its_own_referrals_pins_the_shared_prison():
 def test_outsider_cannot_pin_the_shared_prison():
     found = reading_of(read_releases(_shared_region()), SHARED_REFERRALS)
     assert (found.low, found.high, found.pinned) == (0, 22, None)
+
+
+def test_a_charity_holding_most_of_a_small_cell_learns_only_what_the_rule_tells():
+    """Six of a table's excluded families are POPS's; the cell is suppressed and tied to
+    nothing, so known small: 6 to 9 whatever is published (the others hold at most 3). The rule
+    tells that much; only proving the others present would be the release's disclosure."""
+    excluded = cell("region_needs", "", "excluded_families")
+    mine = Charity("pops", {excluded: 6})
+    released = [document({}, tables=["region_needs"], excluded={"region_needs": None})]
+    found = reading_of(read_releases(released, charity=mine), excluded)
+    assert (found.low, found.high, found.pinned) == (6, 9, None)
+    # Not knowing it small, the reader has no upper bound at all: the 6 to 9 is the rule's.
+    blind = without(Knows.SMALL_ONLY)
+    assert reading_of(read_releases(released, charity=mine, knows=blind), excluded).high is None
 
 
 # --- never wrong ------------------------------------------------------------------------------

@@ -15,13 +15,12 @@ exactly: the most a reader could know. The changes are counted by the product's 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from app.domain.metric_catalogue import Figures, Tally
+from app.domain.metric_catalogue import Figures
 from app.domain.metric_periods import YearEnding
 from app.services.metrics import quarter_figures, year_figures
 from tests.integration.test_metrics import (  # noqa: F401
@@ -36,50 +35,13 @@ from tests.integration.test_releases import (  # noqa: F401
     more_families,
     releases,
 )
-from tests.outsider.reader import EXCLUDED, Cell, Charity, Contradiction, pinned, read_releases
+from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
+from tests.outsider.records import cells_of, release_name, share, totals
 from tests.support.cases import Desk
 
 # Wakefield: one charity (POPS) serves it, so a late family there moves its row alone.
 LATE_AT = ("WDI", "pops_wakefield", "pops")
 SUPPORTED = "families_supported"
-
-Counts = tuple[Mapping[tuple[str, str, str], Tally], Mapping[str, int]]
-
-
-def _name(document: Mapping[str, Any]) -> str:
-    return f"{document['quarter']}r{document['revision']}"
-
-
-def _cells(document: Mapping[str, Any], counts: Counts) -> dict[Cell, int]:
-    """Every count of the document, as ``counts`` (tallies by cell, families excluded by table)
-    give it: the total, or one charity's share."""
-    tallies, excluded = counts
-    found: dict[Cell, int] = {}
-    for table in document["tables"]:
-        found[Cell(_name(document), table["id"], "", EXCLUDED)] = excluded.get(table["id"], 0)
-        for column in table["columns"]:
-            for row in table["rows"]:
-                tally = tallies[table["id"], row["key"], column["key"]]
-                cell = Cell(_name(document), table["id"], row["key"], column["key"])
-                if column["measure"] == "families":
-                    found[cell] = tally.families
-                elif column["measure"] == "count":
-                    found[cell] = tally.count
-    return found
-
-
-def _totals(parts: Sequence[Figures]) -> Counts:
-    return (
-        {key: tally for part in parts for key, tally in part.total().items()},
-        {table: n for part in parts for table, n in part.excluded().items()},
-    )
-
-
-def _share(parts: Sequence[Figures], charity_id: uuid.UUID) -> Counts:
-    return (
-        {key: tally for part in parts for key, tally in part.of(charity_id).cells.items()},
-        {table: n for part in parts for table, n in part.of(charity_id).excluded.items()},
-    )
 
 
 def _figures(steps: Releases) -> tuple[Figures, Figures]:
@@ -113,17 +75,17 @@ def revised(
     at_second = _figures(releases)
 
     documents = [first.document, second.document]
-    old = _cells(documents[0], _totals(at_first))
-    new = _cells(documents[1], _totals(at_second))
+    old = cells_of(documents[0], totals(at_first))
+    new = cells_of(documents[1], totals(at_second))
     changes = {
-        cell: value - old[Cell(_name(documents[0]), cell.table, cell.row, cell.column)]
+        cell: value - old[Cell(release_name(documents[0]), cell.table, cell.row, cell.column)]
         for cell, value in new.items()
     }
     charities = [
         Charity(
             slug,
-            _cells(documents[0], _share(at_first, releases.charity(slug)))
-            | _cells(documents[1], _share(at_second, releases.charity(slug))),
+            cells_of(documents[0], share(at_first, releases.charity(slug)))
+            | cells_of(documents[1], share(at_second, releases.charity(slug))),
         )
         for slug in CHARITIES
     ]
@@ -142,7 +104,7 @@ def _findings(
 
 def test_the_late_family_moves_the_prison_across_the_threshold(revised: Revised) -> None:
     (first, second), changes, _charities = revised
-    assert changes[Cell(_name(second), PRISON, LATE_AT[0], SUPPORTED)] == 1
+    assert changes[Cell(release_name(second), PRISON, LATE_AT[0], SUPPORTED)] == 1
     assert second["supersedes"] and second["revision_reason"]
     rows = [r for t in first["tables"] if t["id"] == PRISON for r in t["rows"]]
     (row,) = [r for r in rows if r["key"] == LATE_AT[0]]

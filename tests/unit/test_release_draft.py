@@ -48,6 +48,7 @@ from app.domain.release_document import (
 from app.domain.release_draft import (
     EXCLUDED,
     UNRELATED,
+    YEAR_MEMBERS,
     PublicFacts,
     ReleaseFigures,
     draft_release,
@@ -81,7 +82,8 @@ COUNT = st.one_of(st.integers(0, 9), st.integers(10, 60))
 @st.composite
 def figures(draw: st.DrawFn) -> ReleaseFigures:
     """Each serving charity's tallies at its prisons, consistent where the catalogue adds up:
-    a region's new referrals from all sources are its sources' and its prisons' sum."""
+    a region's new referrals from all sources are its sources' and its prisons' sum, and the
+    national breakdowns each count every family member, the quarter's children among them."""
     quarter_found = {}
     year_found = {}
     for charity_id, slug in CHARITIES.items():
@@ -106,9 +108,17 @@ def figures(draw: st.DrawFn) -> ReleaseFigures:
             cells[needs] = cells.get(needs, Tally()) + Tally(families // 2, families // 2)
         excluded = {t.id.value: draw(st.integers(0, 12)) for t in QUARTER_TABLES}
         quarter_found[charity_id] = (cells, excluded)
-        members = draw(COUNT)
+        # Every member is in each breakdown once, the quarter's children among them.
+        children = sum(
+            tally.count for (_, _, column), tally in cells.items() if column == "children"
+        )
+        members = draw(COUNT) + children
         year_found[charity_id] = (
-            {("national_sex", NATIONAL, "female"): Tally(members, members)},
+            {
+                ("national_sex", NATIONAL, "female"): Tally(members, members),
+                ("national_ethnicity", NATIONAL, "asian_indian"): Tally(members, members),
+                ("national_disability", NATIONAL, "not_stated"): Tally(members, members),
+            },
             {t.id.value: draw(st.integers(0, 12)) for t in YEAR_TABLES},
         )
     rows = {Dimension.PRISON: tuple(sorted(PRISONS)), Dimension.REGION: REGIONS}
@@ -188,6 +198,74 @@ def test_a_charity_knows_exactly_only_the_prisons_and_regions_it_alone_served(re
             table_id = key.table.split(" ", 1)[1]
             if table_id == TableId.PRISON_ACTIVITY.value and key.column == "families_supported":
                 assert value == contribution[table_id, key.row, key.column].families
+
+
+def _national(members: dict[tuple[str, str], int]) -> ReleaseFigures:
+    """A quarter with nothing counted at any prison, and one charity's year of family members
+    by breakdown and answer."""
+    cells = {(table, NATIONAL, answer): Tally(n, n) for (table, answer), n in members.items()}
+    found = {charity_id: ({}, {}) for charity_id in CHARITIES}
+    rows = {Dimension.PRISON: tuple(sorted(PRISONS)), Dimension.REGION: REGIONS}
+    quarterly = assemble(Q3, QUARTER_TABLES, rows, found)
+    yearly = assemble(
+        YearEnding(Q3),
+        YEAR_TABLES,
+        {Dimension.NATIONAL: (NATIONAL,)},
+        {**found, uuid.UUID(int=1): (cells, {})},
+    )
+    return ReleaseFigures(Q3, 1, quarterly, yearly, CHARITIES)
+
+
+# 85 family members: 40 women, 37 men and 8 not stated; 85 with no disability; 85 Indian. The
+# 40 and 37 publish as 40 and 35, so at most 79 between them, and the 85 with no disability
+# (at least 83) would prove the 8 not stated present (at least 4).
+SAME_PEOPLE = {
+    ("national_sex", "female"): 40,
+    ("national_sex", "male"): 37,
+    ("national_sex", "not_stated"): 8,
+    ("national_disability", "no"): 85,
+    ("national_ethnicity", "asian_indian"): 85,
+}
+
+
+def test_the_three_national_breakdowns_add_up_to_the_same_unpublished_members():
+    draft, _ = draft_release(_national(SAME_PEOPLE), FACTS)
+    totals = {s.total for s in draft.all_sums() if s.total.table.endswith(YEAR_MEMBERS)}
+    assert len(totals) == 1 and set(draft.relations.hidden) >= totals
+    summed = {
+        s.parts[0].table.split(" ", 1)[1]: len(s.parts)
+        for s in draft.all_sums()
+        if s.total in totals
+    }
+    assert summed == {
+        t.id.value: len(t.columns) for t in YEAR_TABLES if t.dimension is Dimension.NATIONAL
+    }
+
+
+def test_a_breakdown_of_the_same_people_cannot_prove_a_suppressed_answer_present():
+    draft, knowledge = draft_release(_national(SAME_PEOPLE), FACTS)
+    published = protect_release(draft, [], RULES, knowledge).published.values()
+    by_answer = {
+        (key.table.split(" ", 1)[1], key.column): value
+        for key, value in published.items()
+        if key.row == NATIONAL
+    }
+    assert by_answer["national_sex", "not_stated"] is None  # 8: under the threshold
+    # A partner goes with it, or the other breakdowns would prove it present.
+    assert None in (by_answer["national_sex", "female"], by_answer["national_sex", "male"])
+
+
+def test_without_the_equal_totals_the_suppressed_answer_is_proven_present():
+    """Negative control: the same figures with the breakdowns' sums left out of the draft."""
+    draft, knowledge = draft_release(_national(SAME_PEOPLE), FACTS)
+    members = {s for s in draft.sums if s.total.table.endswith(YEAR_MEMBERS)}
+    blind = replace(draft, sums=tuple(s for s in draft.sums if s not in members))
+    protected = protect_release(blind, [], RULES, knowledge).published
+    leaks = audit_release(protected, [], RULES, knowledge).leaks
+    assert not leaks  # the blind audit sees nothing wrong...
+    told = replace(protected, sums=(*protected.sums, *members))
+    found = audit_release(told, [], RULES, knowledge).leaks
+    assert {(leak.key.column, leak.attacker) for leak in found} >= {("not_stated", "outsider")}
 
 
 def test_averages_are_published_to_one_place_and_suppressed_over_too_few_families():
