@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     limiter.init_app(app)
     init_api(app)
 
-    from app.cli import register_cli
+    from app.cli.groups import register_cli
 
     register_cli(app)
     _front(app, settings, engine)

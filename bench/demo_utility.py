@@ -35,8 +35,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app import create_app
-from app.demo_national import BACKGROUND_FAMILIES
-from app.demo_records import DEMO_FAMILIES
+from app.demo.national import BACKGROUND_FAMILIES
+from app.demo.records import DEMO_FAMILIES
 from app.domain.metric_periods import Quarter, YearEnding
 from app.models import Release
 from app.services.metrics import quarter_figures, year_figures

@@ -4,7 +4,7 @@ Run:
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.release                   # 100,000, both
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.release --families 20000 --backend sqlite
 
-N families over every demo prison (app.demo_national: about twenty contacts each over five
+N families over every demo prison (app.demo.national: about twenty contacts each over five
 quarters), every charity signs off 2026Q3, then, each against the baseline measured in the run:
 
 (a) raw SQL (bench/release_sql.py): hand-written aggregates as the schema owner with no walls,
@@ -39,9 +39,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app import demo
 from app.db import make_engine, make_session_factory
-from app.demo_national import seed_national
+from app.demo import charities as demo
+from app.demo.national import seed_national
 from app.domain.metric_periods import Quarter, YearEnding
 from app.migrate import upgrade
 from app.models import Organisation

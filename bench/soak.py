@@ -48,7 +48,7 @@ from tests.support.servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 CLI = "import sys; from app.cli import main; sys.argv[0] = 'continuum'; main()"
 DATABASE = "continuum_soak"
-# (charity, username, prisons): the demo's accounts (app/demo.py DEMO_USERS).
+# (charity, username, prisons): the demo's accounts (app/demo/charities.py DEMO_USERS).
 USERS = (
     ("pops", "liverpool.worker", ("LPI",)),
     ("pops", "wakefield.worker", ("WDI",)),

@@ -1,4 +1,4 @@
-"""The demo's background families (app.demo_national.seed_background), on SQLite and PostgreSQL:
+"""The demo's background families (app.demo.national.seed_background), on SQLite and PostgreSQL:
 ``continuum demo`` writes them in bulk beside its detailed histories, through the walls, each
 charity's as the allocation says; they are counted in every quarter the demo publishes; a charity
 that holds them already gets no more, whatever the options, so running the demo again changes
@@ -12,9 +12,9 @@ from collections import Counter
 from flask import Flask
 from sqlalchemy import select
 
-from app.demo import CHARITIES
-from app.demo_national import background_allocation
-from app.demo_releases import release_quarters
+from app.demo.charities import CHARITIES
+from app.demo.national import background_allocation
+from app.demo.releases import release_quarters
 from app.models import Case, PersonInCustody, Release
 from app.services.metrics import quarter_figures
 from app.services.vault import vault_for

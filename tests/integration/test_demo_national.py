@@ -1,4 +1,4 @@
-"""The national-scale demo data (app.demo_national): ``continuum demo --national`` writes it into
+"""The national-scale demo data (app.demo.national): ``continuum demo --national`` writes it into
 an empty database through the app role (on PostgreSQL past row-level security), what the release
 counts of it agrees with a direct count, nothing personal is stored in clear, and a seed always
 draws the same data. The demo runs once per backend into a fresh database; the tests only read."""
@@ -18,10 +18,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app import demo_words as words
 from app.db import make_engine
-from app.demo_national import empty_batch
-from app.demo_national_rows import Charity, Drawer, Rows
+from app.demo import words
+from app.demo.national import empty_batch
+from app.demo.national_rows import Charity, Drawer, Rows
 from app.domain.metric_periods import Quarter
 from app.models import Case, ConsentRecord, Contact
 from app.security.keyring import Keyring, LocalRootKey, MemoryKeyStore

@@ -1,4 +1,4 @@
-"""The demo's releases (app.demo_releases), on SQLite and PostgreSQL: after `continuum demo`
+"""The demo's releases (app.demo.releases), on SQLite and PostgreSQL: after `continuum demo`
 every charity's admin has signed off the last four finished quarters, the coordinator has
 published all four, oldest first, and the ministry has an API client whose secret, kept in the
 instance folder, gets a token that reads the same releases; running the demo again changes
@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import func, select
 
-from app.demo_releases import api_client_path
+from app.demo.releases import api_client_path
 from app.models import OAuthClient
 from app.models.releases import QuarterSignOff, Release
 from app.services.releases import current_releases

@@ -1,4 +1,4 @@
-"""The demo's transfers between charities (app.demo_transfers), on both databases: a transfer in
+"""The demo's transfers between charities (app.demo.transfers), on both databases: a transfer in
 every state, each as its story says, and the walk-through of issue 4 taken through the services:
 a POPS worker at HMP Risley records the family's consent and offers the case to NEPACS because
 the person in custody moved to HMP Durham; a NEPACS manager sees only what was consented and
@@ -22,10 +22,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from app import create_app
-from app.demo import CHARITIES, DEMO_USERS, current_code, notification_email
-from app.demo_families import HISTORY_LETTERS
-from app.demo_histories import ContactPlan, NotePlan
-from app.demo_transfer_stories import WALK_THROUGH, plan_transfer_stories
+from app.demo.charities import CHARITIES, DEMO_USERS, current_code, notification_email
+from app.demo.families import HISTORY_LETTERS
+from app.demo.histories import ContactPlan, NotePlan
+from app.demo.transfer_stories import WALK_THROUGH, plan_transfer_stories
 from app.domain.errors import Conflict, NotFound
 from app.domain.transfers import Party, TransferOrigin, TransferState
 from app.domain.vocabulary import (

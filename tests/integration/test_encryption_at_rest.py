@@ -1,7 +1,7 @@
 """Encryption at rest (DESIGN.md section 4), checked on the demo's own data.
 
 The demo is set up once per backend into a fresh database; each test works on a copy. The
-plaintexts looked for are the generator's own (app.demo_histories), so the check covers every
+plaintexts looked for are the generator's own (app.demo.histories), so the check covers every
 real name, prison number, phone, email and free text the demo wrote, and a negative control
 shows the same check finds a value stored in clear.
 """
@@ -27,10 +27,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.demo import CHARITIES
-from app.demo_histories import HistoryPlan, plaintexts
-from app.demo_records import plan_demo_histories, women_prisons
-from app.demo_transfer_stories import families_held_by, plan_transfer_stories, story_plaintexts
+from app.demo.charities import CHARITIES
+from app.demo.histories import HistoryPlan, plaintexts
+from app.demo.records import plan_demo_histories, women_prisons
+from app.demo.transfer_stories import families_held_by, plan_transfer_stories, story_plaintexts
 from app.domain.vocabulary import ContactKind
 from app.models import Case, Contact, Family, Organisation, PersonInCustody, User
 from app.security.keyring import FieldDecryptionError

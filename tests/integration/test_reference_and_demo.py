@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
-from app import demo_words as words
-from app.demo import CHARITIES
-from app.demo_records import plan_demo_histories, women_prisons
-from app.demo_transfer_stories import families_held_by, plan_transfer_stories
+from app.demo import words
+from app.demo.charities import CHARITIES
+from app.demo.records import plan_demo_histories, women_prisons
+from app.demo.transfer_stories import families_held_by, plan_transfer_stories
 from app.domain.errors import InvalidInput, ServiceOverlap
 from app.domain.outcomes import framework
 from app.domain.vocabulary import Disability, Ethnicity, Sex

@@ -28,7 +28,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo_releases import api_client_path
+from app.demo.releases import api_client_path
 from app.domain.metric_periods import Quarter, YearEnding
 from app.models import Organisation
 from app.services.metrics import quarter_figures, year_figures

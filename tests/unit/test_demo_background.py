@@ -1,5 +1,5 @@
-"""The demo's background families (app.demo_national) and the quarters it publishes
-(app.demo_releases), drawn without a database: the last four finished quarters, oldest first;
+"""The demo's background families (app.demo.national) and the quarters it publishes
+(app.demo.releases), drawn without a database: the last four finished quarters, oldest first;
 background at every prison the charities serve, each family only while its charity serves the
 prison; every published quarter about as full as the next; the same day always draws the same
 families."""
@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from app.demo import CHARITIES
-from app.demo_national import (
+from app.demo.charities import CHARITIES
+from app.demo.national import (
     background_allocation,
     background_drawer,
     background_since,
     empty_batch,
 )
-from app.demo_national_rows import Charity, Rows
-from app.demo_releases import release_quarters
+from app.demo.national_rows import Charity, Rows
+from app.demo.releases import release_quarters
 from app.domain.metric_periods import Quarter
 from app.security.keyring import Keyring, LocalRootKey, MemoryKeyStore
 

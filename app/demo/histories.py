@@ -1,11 +1,11 @@
-"""Synthetic case histories for the demo, as plain data: a family (app.demo_families) and what
+"""Synthetic case histories for the demo, as plain data: a family (app.demo.families) and what
 happened at one prison from referral to today or to closure, in contacts, assessments, actions,
-notes and consents, with short sentences from app.demo_words; and the equality monitoring answers
+notes and consents, with short sentences from app.demo.words; and the equality monitoring answers
 its members gave.
 
 A seeded random generator makes it all up, so the same charity, day and size always give the
 same histories; dates count back from the given "today" so the demo looks current. Nothing here
-touches the database: ``app.demo_records.seed_histories`` writes the plans through the vault.
+touches the database: ``app.demo.records.seed_histories`` writes the plans through the vault.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from app import demo_words as words
-from app.demo_families import AnswerDrawer, Family, FamilyDrawer
+from app.demo import words
+from app.demo.families import AnswerDrawer, Family, FamilyDrawer
 from app.domain.consent import DEFAULT_VALIDITY
 from app.domain.outcomes import framework
 from app.domain.vocabulary import (

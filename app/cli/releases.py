@@ -16,7 +16,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.cli import _app_factory, _charity, _fail, _settings
+from app.cli.common import app_sessions, charity_named, current_settings, exit_invalid
 from app.domain.disclosure_model import CannotProtect
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.metric_periods import Quarter
@@ -40,13 +40,13 @@ def _quarter(text: str) -> Quarter:
     try:
         return Quarter.parse(text)
     except InvalidInput as exc:
-        _fail(exc)
-        raise  # unreachable: _fail exits
+        exit_invalid(exc)
+        raise  # unreachable: exit_invalid exits
 
 
 def _builder(source: str) -> releases.Builder:
     """The command line acts for the alliance, whose platform chain records it."""
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         alliance = session.scalar(
             select(Organisation.id).where(Organisation.kind == OrganisationKind.ALLIANCE.value)
         )
@@ -71,8 +71,8 @@ def releases_sign_off(slug: str, quarter_text: str, username: str) -> None:
     from app.services.sign_offs import sign_off_quarter
 
     quarter = _quarter(quarter_text)
-    with _app_factory()() as session:
-        charity = _charity(session, slug)
+    with app_sessions()() as session:
+        charity = charity_named(session, slug)
         user = accounts.find_user(session, charity.id, username)
         # Only the charity's own admin signs its figures off; nobody signs for another charity.
         if user is None or not user.active or not may(Role(user.role), Permission.FIGURES_SIGN_OFF):
@@ -86,7 +86,7 @@ def releases_sign_off(slug: str, quarter_text: str, username: str) -> None:
                 origin=Origin("cli releases sign-off", app_clock()),
             )
         except InvalidInput as exc:
-            _fail(exc)
+            exit_invalid(exc)
         except Conflict as exc:
             _refuse(exc)
         session.commit()
@@ -114,11 +114,11 @@ def releases_build(quarter_text: str, reason: str | None) -> None:
     charity serving in the quarter must have signed it off."""
     quarter = _quarter(quarter_text)
     builder = _builder("cli releases build")
-    settings = _settings()
+    settings = current_settings()
     rules = releases.rules_from(settings.disclosure_threshold, settings.disclosure_base)
     # A fresh session with no tenant bound and no transaction begun: build_release begins its
     # own (REPEATABLE READ on PostgreSQL) and reads through the walls charity by charity.
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         with click.progressbar(length=BUILD_STEPS, label=f"building {quarter.label}") as bar:
 
             def progress(step: str) -> None:
@@ -138,7 +138,7 @@ def releases_build(quarter_text: str, reason: str | None) -> None:
             except CannotProtect as exc:
                 _refuse(exc)
             except InvalidInput as exc:
-                _fail(exc)
+                exit_invalid(exc)
         session.commit()
         published, suppressed = _cells(release)
         click.echo(f"draft {release.id} ({release.quarter} revision {release.revision})")
@@ -155,7 +155,7 @@ def releases_publish(release_id: str) -> None:
     except ValueError:
         raise click.BadParameter(f"no release {release_id!r}", param_hint="RELEASE_ID") from None
     builder = _builder("cli releases publish")
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         try:
             release = releases.publish_release(session, parsed, builder=builder)
         except NotFound:
@@ -172,7 +172,7 @@ def releases_publish(release_id: str) -> None:
 @releases_group.command("list")
 def releases_list() -> None:
     """Drafts waiting for review, then every published release, newest quarter first."""
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         every = releases.drafts(session) + releases.published_releases(session)
         if not every:
             click.echo("no releases yet")

@@ -3,11 +3,11 @@ families whose case went, or is going, from one charity to another, one in every
 transfer can reach, and the walk-through family whose transfer the reader finishes in the
 browser (README, "Transfer walk-through").
 
-Each story is a family's case at the sender's prison (app.demo_casework) and the days on which
+Each story is a family's case at the sender's prison (app.demo.casework) and the days on which
 each step of its transfer was taken, counted back from the given "today" as the histories' are
-(app.demo_histories); a seeded generator draws the families, so the same day always gives the
+(app.demo.histories); a seeded generator draws the families, so the same day always gives the
 same stories. Nothing here touches the database:
-``app.demo_transfers.seed_transfers`` takes every step through the real use cases.
+``app.demo.transfers.seed_transfers`` takes every step through the real use cases.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app.demo_casework import Casework, CaseworkDrawer, carried_on, walk_through_casework
-from app.demo_families import Family
-from app.demo_histories import ContactPlan, NotePlan
+from app.demo.casework import Casework, CaseworkDrawer, carried_on, walk_through_casework
+from app.demo.families import Family
+from app.demo.histories import ContactPlan, NotePlan
 from app.domain.transfers import TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import DataCategory
 
@@ -28,15 +28,17 @@ from app.domain.vocabulary import DataCategory
 SHARED = frozenset(DataCategory) - {DataCategory.NOTES}
 # The walk-through family's story, for the README and the tests.
 WALK_THROUGH = "walk_through"
-# Each charity's receiving manager and sending workers, as demo users (app.demo.DEMO_USERS).
+# Each charity's receiving manager and sending workers, as demo users
+# (app.demo.charities.DEMO_USERS).
 POPS_MANAGER = "pops/nw.manager"
 NEPACS_MANAGER = "nepacs/ne.manager"
 
 
 @dataclass(frozen=True)
 class Route:
-    """Who sends from which prison and who receives at which: demo users (app.demo.DEMO_USERS),
-    the sender a worker who works the case, the receiver a manager who answers."""
+    """Who sends from which prison and who receives at which: demo users
+    (app.demo.charities.DEMO_USERS), the sender a worker who works the case, the receiver a manager
+    who answers."""
 
     sender: str
     prison_code: str
@@ -260,7 +262,7 @@ def families_held_by(stories: Iterable[Story], slug: str) -> list[Family]:
 
 def story_plaintexts(stories: Iterable[Story]) -> set[str]:
     """Every name, prison number, phone, email and free text the stories hold: what must never
-    be found in clear in the database (as app.demo_histories.plaintexts for the histories)."""
+    be found in clear in the database (as app.demo.histories.plaintexts for the histories)."""
     found: set[str] = set()
     for story in stories:
         work = story.casework

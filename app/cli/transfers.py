@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.cli import _app_factory, _fail, _owner_session, _root_key, _settings
+from app.cli.common import app_sessions, current_settings, exit_invalid, owner_session, root_key
 from app.domain.errors import InvalidInput, NotFound
 from app.extensions import app_clock
 
@@ -42,14 +42,14 @@ def movements_import(path: Path) -> None:
             rows = movements.read_movement_file(handle)
     except movements.MovementFileLayoutError as exc:
         raise click.UsageError(f"{path.name}: {exc}") from None
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         try:
             summary = movements.import_movements(
                 session,
                 Origin("cli movements import", app_clock()),
-                vault_for(session, _root_key()),
+                vault_for(session, root_key()),
                 rows,
-                offer_days=_settings().transfer_offer_days,
+                offer_days=current_settings().transfer_offer_days,
             )
         except movements.MovementFileRejected as exc:
             for problem in exc.problems:
@@ -95,7 +95,7 @@ def services_transfer_prison(prison_code: str, slug: str, on: datetime) -> None:
 
     prison_code = prison_code.strip().upper()
     origin = Origin("cli services transfer-prison", app_clock())
-    with _owner_session() as owner, _app_factory()() as session:
+    with owner_session() as owner, app_sessions()() as session:
         try:
             # Looked up by the owner: the app's session starts only after the service changed.
             charity = organisation_by_slug(owner, slug)
@@ -106,14 +106,14 @@ def services_transfer_prison(prison_code: str, slug: str, on: datetime) -> None:
                 owner,
                 session,
                 origin,
-                vault_for(session, _root_key()),
+                vault_for(session, root_key()),
                 prison_code=prison_code,
                 to_charity_id=charity.id,
                 on=on.date(),
-                offer_days=_settings().transfer_offer_days,
+                offer_days=current_settings().transfer_offer_days,
             )
         except InvalidInput as exc:
-            _fail(exc)
+            exit_invalid(exc)
     change = result.service
     done = "moved" if change.changed else "had already moved"
     click.echo(f"{prison_code}: the service {done} to {slug} from {change.on.isoformat()}")
@@ -146,11 +146,11 @@ def outbox_send() -> None:
     in them). Exits 1 if any could not be sent; they stay in the outbox for the next run."""
     from app.services import outbox
 
-    settings = _settings()
+    settings = current_settings()
     if not settings.smtp_host:
         click.echo("no mail server is configured (CONTINUUM_SMTP_HOST): nothing was sent")
         return
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         run = outbox.send_notifications(
             session, settings, app_clock(), outbox.smtp_mailer(settings)
         )
@@ -179,7 +179,7 @@ def transfers_expire() -> None:
 
     origin = Origin("cli transfers expire", app_clock())
     lapsed = 0
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         for charity in charities(session):
             lapsed += expire_overdue(session, origin, charity.id)
             session.commit()

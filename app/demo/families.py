@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app import demo_words as words
+from app.demo import words
 from app.domain.vocabulary import AgeBand, Disability, Ethnicity, MemberKind, Relationship, Sex
 from app.services.equality import EqualityAnswers
 from app.services.referrals import MemberDetails, PersonDetails
@@ -18,7 +18,7 @@ from app.services.referrals import MemberDetails, PersonDetails
 # A prison number's suffix letters (the register avoids I and O).
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 # A prison number's first letter in the histories (mostly A, as today's numbers are). The
-# transfers' families take another (app.demo_casework), so a movement or a request for one of
+# transfers' families take another (app.demo.casework), so a movement or a request for one of
 # them can never match a history's family.
 HISTORY_LETTERS = "AAAAAAGH"
 # About 85 in 100 members answer equality monitoring. The main contact answers for the children,
@@ -26,7 +26,7 @@ HISTORY_LETTERS = "AAAAAAGH"
 _FAMILY_DECLINES = 0.08
 _MEMBER_DECLINES = 0.04
 # Most of a family share the main contact's ethnic group; the others are drawn afresh, so the
-# totals keep the census proportions (demo_words.ETHNICITIES).
+# totals keep the census proportions (words.ETHNICITIES).
 _SHARES_CONTACT_ETHNICITY = 0.7
 _SEX_NOT_STATED = 0.02
 _NO_FIRST_LANGUAGE = 0.05
@@ -48,7 +48,7 @@ class Family:
         return sum(m.kind is MemberKind.CHILD for m in self.members)
 
     def say(self, text: str, **extra: str) -> str:
-        """One of demo_words' sentences with this family's first names in it."""
+        """One of words' sentences with this family's first names in it."""
         kids = [m.name.split()[0] for m in self.members if m.kind is MemberKind.CHILD]
         return text.format(
             contact=self.members[0].name.split()[0],

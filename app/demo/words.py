@@ -151,7 +151,7 @@ OTHER_LANGUAGES: dict[Ethnicity, tuple[tuple[str, float], ...]] = {
     Ethnicity.OTHER_ARAB: (("Arabic", 0.6),),
 }
 
-# Transfers between charities (app.demo_transfer_stories).
+# Transfers between charities (app.demo.transfer_stories).
 TRANSFERRED_IN_NOTE = (
     "Case came over from POPS with the family's consent. Met {contact} to agree how we carry on."
 )

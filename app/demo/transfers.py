@@ -1,6 +1,6 @@
-"""Writing the demo's transfers (app.demo_transfer_stories) through the real use cases.
+"""Writing the demo's transfers (app.demo.transfer_stories) through the real use cases.
 
-The histories (app.demo_records) write months of rows directly, for speed. Here every row is
+The histories (app.demo.records) write months of rows directly, for speed. Here every row is
 written by the use case a member of staff would use, as that member of staff, at the moment the
 story says: the family by ``referrals.open_case`` and ``family_file.add_member``, its casework
 and consents by the casework and consent use cases, and every step of its transfer by
@@ -20,10 +20,10 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.demo import CHARITIES
-from app.demo_casework import Casework
-from app.demo_desk import Desk, Entry, Member, Settled, at, record
-from app.demo_transfer_stories import Story, plan_transfer_stories
+from app.demo.casework import Casework
+from app.demo.charities import CHARITIES
+from app.demo.desk import Desk, Entry, Member, Settled, at, record
+from app.demo.transfer_stories import Story, plan_transfer_stories
 from app.domain.transfers import TransferOrigin, TransferState
 from app.domain.vocabulary import (
     ConsentDecision,

@@ -15,7 +15,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from app.cli import _app_factory, _charity, _root_key, _settings
+from app.cli.common import app_sessions, charity_named, current_settings, root_key
 from app.extensions import app_clock
 
 # --- audit ----------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def audit_group() -> None:
 
 
 def _signing_key_path() -> Path:
-    return _settings().instance_path / "audit-signing.key"
+    return current_settings().instance_path / "audit-signing.key"
 
 
 @audit_group.command("checkpoint")
@@ -45,7 +45,7 @@ def audit_checkpoint(out: Path | None) -> None:
 
     key = load_or_create_signing_key(_signing_key_path())
     kid = key_id(key.public_key())
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         heads = [audit.last_event(session, chain) for chain in audit.chains(session)]
     checkpoints = [
         sign_checkpoint(head, key, kid, app_clock()()).to_dict() for head in heads if head
@@ -94,7 +94,7 @@ def audit_verify(only: str | None, checkpoints: Path | None) -> None:
 
     broken = False
     # The app role may read the audit log; it may not change it (SELECT and INSERT only).
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         chains = [only] if only else audit.chains(session)
         if not chains:
             click.echo("no audit events yet")
@@ -129,9 +129,9 @@ def keys_rotate(slug: str) -> None:
     """Add a charity's next data key version: new data is written under it, old stays readable."""
     from app.services.keys import rotate_charity_key
 
-    with _app_factory()() as session:
-        charity = _charity(session, slug)
-        version = rotate_charity_key(session, _root_key(), charity.id)
+    with app_sessions()() as session:
+        charity = charity_named(session, slug)
+        version = rotate_charity_key(session, root_key(), charity.id)
     click.echo(f"{slug}: data key version {version} is now current")
 
 
@@ -141,7 +141,7 @@ def keys_status() -> None:
     from app.services.keys import SqlKeyStore
     from app.services.reference import charities
 
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         store = SqlKeyStore(session)
         for charity in charities(session):
             versions = store.wrapped_keys(charity.id)
@@ -181,8 +181,8 @@ def import_cases(path: Path, slug: str) -> None:
             rows = imports.read_case_file(handle)
     except imports.CaseFileLayoutError as exc:
         raise click.UsageError(f"{path.name}: {exc}") from None
-    with _app_factory()() as session:
-        charity = _charity(session, slug)
+    with app_sessions()() as session:
+        charity = charity_named(session, slug)
         context = imports.import_context(session, charity.id)
         bind_tenant(session, context)
         try:
@@ -190,7 +190,7 @@ def import_cases(path: Path, slug: str) -> None:
                 session,
                 context,
                 Origin("cli import", app_clock()),
-                vault_for(session, _root_key()),
+                vault_for(session, root_key()),
                 rows,
             )
         except imports.CaseFileRejected as exc:

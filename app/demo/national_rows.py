@@ -1,5 +1,5 @@
 """One synthetic family's rows at national scale, as dictionaries ready for a Core
-``executemany`` insert (app.demo_national writes them in batches): the person in custody, the
+``executemany`` insert (app.demo.national writes them in batches): the person in custody, the
 family and its members, a case and its needs, about twenty contacts, outcome assessments,
 consents (some refused, a few withdrawn) and equality answers. Personal fields are sealed as the
 vault seals them (``encrypt_field``, bound to charity, table, column and row), prison numbers get
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from app import demo_words as words
+from app.demo import words
 from app.domain.consent import DEFAULT_VALIDITY
 from app.domain.outcomes import DEFAULT_FRAMEWORK, framework
 from app.domain.vocabulary import (
@@ -43,7 +43,7 @@ Rows = dict[str, list[dict[str, Any]]]
 # The cases run over about five quarters before "today", more of them recent, as a caseload is.
 WINDOW_DAYS = 480
 _SHARE_CLOSED = 0.3
-# A case lasts a month and a half to a year (app.demo_histories draws the same).
+# A case lasts a month and a half to a year (app.demo.histories draws the same).
 _CASE_DAYS = (45, 360)
 _SHARE_WAITING = 0.05
 # About twenty contacts a family: a contact every week or two while the case is open.
@@ -377,7 +377,7 @@ class Drawer:
         rows: Rows,
     ) -> None:
         """The main contact agrees to contact; most agree to statistics, some refuse, a few
-        withdraw later (app.demo_histories draws the same)."""
+        withdraw later (app.demo.histories draws the same)."""
         rng = self.rng
         start = min(end, opened + timedelta(days=rng.randint(0, 5)))
         method, verification = rng.choice(words.CONSENT_WAYS)
@@ -431,7 +431,7 @@ class Drawer:
 
 def prison_number(n: int) -> str:
     """The prison number of a charity's ``n``th bulk family (from 0): N0000AA, N0001AA, ...; the
-    detailed histories' numbers never start with N (app.demo_families)."""
+    detailed histories' numbers never start with N (app.demo.families)."""
     return f"N{n % 10_000:04d}{_LETTERS[n // 10_000 % 24]}{_LETTERS[n // 240_000 % 24]}"
 
 

@@ -15,9 +15,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.cli import _app_factory, _owner_session, _root_key, _settings, migrate
-from app.demo_national import BACKGROUND_FAMILIES
-from app.demo_records import DEMO_FAMILIES
+from app.cli.common import app_sessions, current_settings, migrate, owner_session, root_key
+from app.demo.national import BACKGROUND_FAMILIES
+from app.demo.records import DEMO_FAMILIES
 from app.domain.clock import today as utc_today
 from app.extensions import app_clock
 
@@ -29,22 +29,22 @@ HISTORIES_AT_MOST = 20_000
 
 def _seed_national(families: int, today: date) -> int:
     """The national-scale families, written in bulk through the app role, each charity's under
-    its own tenant context (app.demo_national)."""
-    from app.demo_national import seed_national
+    its own tenant context (app.demo.national)."""
+    from app.demo.national import seed_national
 
-    written = seed_national(_app_factory(), _root_key(), families, today)
+    written = seed_national(app_sessions(), root_key(), families, today)
     _analyze()
     return sum(written.families.values())
 
 
 def _seed_background(families: int, today: date) -> int:
-    """The background beside the histories, in bulk as ``--national`` writes (app.demo_national),
-    from half a year before the first quarter the demo publishes (app.demo_releases)."""
-    from app.demo_national import seed_background
-    from app.demo_releases import release_quarters
+    """The background beside the histories, in bulk as ``--national`` writes (app.demo.national),
+    from half a year before the first quarter the demo publishes (app.demo.releases)."""
+    from app.demo.national import seed_background
+    from app.demo.releases import release_quarters
 
     first = release_quarters(today)[0]
-    written = seed_background(_app_factory(), _root_key(), families, today, first)
+    written = seed_background(app_sessions(), root_key(), families, today, first)
     if written.families:
         _analyze()
     return sum(written.families.values())
@@ -57,7 +57,7 @@ def _analyze() -> None:
     families, bench/README.md)."""
     from sqlalchemy import text
 
-    with _owner_session() as session:
+    with owner_session() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("ANALYZE"))
             session.commit()
@@ -92,7 +92,7 @@ def _analyze() -> None:
 @click.option(
     "--national",
     is_flag=True,
-    help="write the families in bulk at national scale (app.demo_national), without transfers",
+    help="write the families in bulk at national scale (app.demo.national), without transfers",
 )
 def demo(
     host: str,
@@ -109,16 +109,16 @@ def demo(
             f"at most {HISTORIES_AT_MOST:,} full histories; add --national for more",
             param_hint="--families",
         )
-    from app import demo as demo_data
-    from app.demo_records import seed_histories
+    from app.demo import charities as demo_data
+    from app.demo.records import seed_histories
     from app.migrate import upgrade
 
-    settings = _settings()
+    settings = current_settings()
     migrate(upgrade, settings)
-    with _owner_session() as owner:
+    with owner_session() as owner:
         organisations = demo_data.seed_reference(owner)
         organisation_ids = {slug: org.id for slug, org in organisations.items()}
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         from app.models import Organisation
 
         organisations = {
@@ -132,8 +132,8 @@ def demo(
         )
     from app.services.keys import ensure_charity_keys
 
-    with _app_factory()() as session:
-        ensure_charity_keys(session, _root_key())
+    with app_sessions()() as session:
+        ensure_charity_keys(session, root_key())
     # The day the histories lead up to: --today, or today by the app's clock (a UTC day).
     day = today.date() if today else utc_today(app_clock())
     started = time.perf_counter()
@@ -141,13 +141,13 @@ def demo(
     if national:
         created = _seed_national(families, day)
     else:
-        seeded = seed_histories(_app_factory(), _root_key(), organisation_ids, day, families)
+        seeded = seed_histories(app_sessions(), root_key(), organisation_ids, day, families)
         created = seeded.created
         added = _seed_background(background, day) if background else 0
     seconds = time.perf_counter() - started
-    from app.demo_releases import seed_releases
+    from app.demo.releases import seed_releases
 
-    seed_releases(_app_factory(), _owner_session, organisation_ids, day, settings)
+    seed_releases(app_sessions(), owner_session, organisation_ids, day, settings)
     url = f"http://{host}:{port}"
     parts = [f"{created} case histories"] if created else []
     parts += [f"{added:,} background families"] if added else []
@@ -176,9 +176,11 @@ def demo(
 @click.argument("who")
 def demo_code(who: str) -> None:
     """Print the current TOTP code of a demo user (ORG/USERNAME); demo credentials only."""
-    from app import demo as demo_data
+    from app.demo import charities as demo_data
 
-    credentials = demo_data._load_credentials(demo_data.credentials_path(_settings().instance_path))
+    credentials = demo_data._load_credentials(
+        demo_data.credentials_path(current_settings().instance_path)
+    )
     if who not in credentials:
         raise click.BadParameter(f"no demo user {who!r}; run `continuum demo` first")
     click.echo(demo_data.current_code(credentials[who], app_clock()().timestamp()))

@@ -1,10 +1,10 @@
 """National-scale synthetic case data, written in bulk: N families spread over every prison the
-demo charities serve (app.demo.CHARITIES), about twenty contacts each over the last five quarters,
-for benchmarking the quarterly release (bench/release.py) and for a demo at the size of the
-alliance's real caseload (``continuum demo --families N --national``).
+demo charities serve (app.demo.charities.CHARITIES), about twenty contacts each over the last five
+quarters, for benchmarking the quarterly release (bench/release.py) and for a demo at the size of
+the alliance's real caseload (``continuum demo --families N --national``).
 
-The demo's histories (app.demo_records) open each case through the use case, which takes hours
-for 100,000 families. Here the rows are drawn as dictionaries (app.demo_national_rows) and
+The demo's histories (app.demo.records) open each case through the use case, which takes hours
+for 100,000 families. Here the rows are drawn as dictionaries (app.demo.national_rows) and
 written with SQLAlchemy Core ``executemany`` inserts, a batch of families at a time, one commit
 per batch.
 
@@ -36,9 +36,9 @@ from typing import cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.demo import CHARITIES
-from app.demo_histories import allocate
-from app.demo_national_rows import (
+from app.demo.charities import CHARITIES
+from app.demo.histories import allocate
+from app.demo.national_rows import (
     WINDOW_DAYS,
     Charity,
     Drawer,
@@ -76,14 +76,14 @@ BACKGROUND_SEED = "continuum-demo-background"
 # seconds on idle ones).
 BACKGROUND_FAMILIES = 6_000
 # The background leaves one region small: Pact's two South West prisons (Bristol, Exeter) get
-# only the one family every prison gets (app.demo_histories.allocate), so the region is as its
+# only the one family every prison gets (app.demo.histories.allocate), so the region is as its
 # detailed histories make it: each prison's figures under the ONS 10-5 threshold while the
 # region's may reach it. That is issue 12's first finding (a region's published needs proving its
 # small prisons present) kept in the demo: the releases show what secondary suppression is for,
 # and the outsider's reading of them (tests/outsider) has something it could get wrong (with a
 # twentieth of a prison's share each, the region was large enough that it had not).
 BACKGROUND_SMALL_PRISONS = frozenset({"BLI", "EXI"})
-# Cases run six weeks to a year (app.demo_national_rows): a background starting half a year
+# Cases run six weeks to a year (app.demo.national_rows): a background starting half a year
 # before the first published quarter has about 85% of a steady caseload in that quarter and all
 # of it from the next, at three quarters of the rows a full year's lead-in would take.
 BACKGROUND_LEAD_IN = timedelta(days=182)

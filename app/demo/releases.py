@@ -29,7 +29,7 @@ from app.services.audit import Origin
 from app.services.sign_offs import charities_serving, is_signed_off, sign_off_quarter
 from config import Settings
 
-# Who signs off and who publishes: users of app.demo.DEMO_USERS.
+# Who signs off and who publishes: users of app.demo.charities.DEMO_USERS.
 ADMIN = "admin"
 COORDINATOR = ("alliance", "coordinator")
 CLIENT_NAME = "Demo BI client"

@@ -1,5 +1,5 @@
-"""Writing the demo's case histories (app.demo_histories) as case records, then its transfers
-between charities (app.demo_transfers, through the transfer use cases).
+"""Writing the demo's case histories (app.demo.histories) as case records, then its transfers
+between charities (app.demo.transfers, through the transfer use cases).
 
 Each case is opened through the real use case (``referrals.open_case``: its checks, its encryption,
 its audit event); the rest of a history, months of it, is written as rows built the way the
@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.demo import CHARITIES, DEMO_USERS
-from app.demo_histories import ConsentPlan, HistoryPlan, HistoryWriter, allocate
-from app.demo_transfers import SeededTransfers, seed_transfers
+from app.demo.charities import CHARITIES, DEMO_USERS
+from app.demo.histories import ConsentPlan, HistoryPlan, HistoryWriter, allocate
+from app.demo.transfers import SeededTransfers, seed_transfers
 from app.domain.outcomes import DEFAULT_FRAMEWORK
 from app.domain.vocabulary import ConsentDecision, ConsentSubject
 from app.models import (
@@ -101,7 +101,7 @@ class SeededHistories:
     created: int
     # The plans this run wrote, by charity slug (none for a charity that already had cases).
     plans: dict[str, list[HistoryPlan]]
-    # The transfers between charities this run took through their steps (app.demo_transfers).
+    # The transfers between charities this run took through their steps (app.demo.transfers).
     transfers: SeededTransfers
 
 
@@ -141,7 +141,7 @@ def seed_histories(
     families: int = DEMO_FAMILIES,
 ) -> SeededHistories:
     """Write the demo's case histories, each charity in one transaction under its own context,
-    then the transfers between charities (app.demo_transfers). A charity that already has cases
+    then the transfers between charities (app.demo.transfers). A charity that already has cases
     is left alone, and so are transfers once there are any: running the demo again adds nothing."""
     with app_factory() as session:
         women = women_prisons(session)

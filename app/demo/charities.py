@@ -1,6 +1,4 @@
-"""The demo: four member charities at real prisons, one user per role, synthetic case histories
-(app.demo_histories draws them, app.demo_records writes them), and transfers of families' cases
-between charities (app.demo_transfer_stories draws them, app.demo_transfers takes their steps).
+"""The demo's four member charities at real prisons and one user per role (app.demo).
 
 Everything here is clearly synthetic. Passwords and TOTP secrets are generated at first run into
 the instance folder (``demo-credentials.json``, mode 0600) and reused after; none is in the repo.

@@ -13,7 +13,7 @@ import secrets
 import click
 from flask.cli import AppGroup
 
-from app.cli import _app_factory, _fail, _owner_session, _settings
+from app.cli.common import app_sessions, current_settings, exit_invalid, owner_session
 from app.domain.errors import InvalidInput, NotFound
 from app.extensions import app_clock
 from tenants.permissions import Role
@@ -56,7 +56,7 @@ def users_create(
         password = getpass.getpass("Password: ")
     else:
         password = secrets.token_urlsafe(15)
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         try:
             organisation = organisation_by_slug(session, org_slug)
             accounts.create_user(
@@ -74,7 +74,7 @@ def users_create(
         except NotFound:
             raise click.BadParameter(f"no organisation {org_slug!r}", param_hint="--org") from None
         except InvalidInput as exc:
-            _fail(exc)
+            exit_invalid(exc)
     click.echo(f"created {username} at {org_slug}")
     if password_from == "generate":  # noqa: S105 - an option value, not a password
         click.echo(f"password (shown once): {password}")
@@ -94,7 +94,7 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
     from app.services import accounts
     from app.services.reference import organisation_by_slug
 
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         try:
             organisation = organisation_by_slug(session, org_slug)
         except NotFound:
@@ -104,10 +104,10 @@ def tokens_create(org_slug: str, username: str, token_name: str) -> None:
             raise click.BadParameter(f"no user {username!r} at {org_slug}", param_hint="--username")
         try:
             secret, token = accounts.create_api_token(
-                session, user, token_name, app_clock()(), _settings().api_token_days
+                session, user, token_name, app_clock()(), current_settings().api_token_days
             )
         except InvalidInput as exc:
-            _fail(exc)
+            exit_invalid(exc)
     click.echo(
         f"token for {username}@{org_slug}, expires {token.expires_at:%Y-%m-%d} (shown once):"
     )
@@ -132,7 +132,7 @@ def clients_create(org_slug: str, client_name: str) -> None:
     from app.services.audit import Origin
     from app.services.reference import organisation_by_slug
 
-    with _owner_session() as session:
+    with owner_session() as session:
         try:
             organisation = organisation_by_slug(session, org_slug)
         except NotFound:
@@ -142,7 +142,7 @@ def clients_create(org_slug: str, client_name: str) -> None:
                 session, organisation, client_name, Origin("cli clients create", app_clock())
             )
         except InvalidInput as exc:
-            _fail(exc)
+            exit_invalid(exc)
     click.echo(f"client {client.name!r} for {org_slug}")
     click.echo(f"client_id: {client.client_id}")
     click.echo(f"client_secret (shown once): {secret}")
@@ -153,7 +153,7 @@ def clients_list() -> None:
     """Every client: id, organisation, name, created, revoked."""
     from app.services import oauth_clients
 
-    with _app_factory()() as session:
+    with app_sessions()() as session:
         for client in oauth_clients.list_clients(session):
             revoked = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "live"
             click.echo(
@@ -169,7 +169,7 @@ def clients_revoke(client_id: str) -> None:
     from app.services import oauth_clients
     from app.services.audit import Origin
 
-    with _owner_session() as session:
+    with owner_session() as session:
         try:
             client = oauth_clients.revoke_client(
                 session, client_id, Origin("cli clients revoke", app_clock())

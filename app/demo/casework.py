@@ -1,4 +1,4 @@
-"""Families and their casework for the demo's transfers (app.demo_transfer_stories), as plain
+"""Families and their casework for the demo's transfers (app.demo.transfer_stories), as plain
 data: who the family is and what the sender recorded before the transfer began (contacts, notes,
 assessments, the action plan), a few months of it, drawn with the caller's seeded generator;
 and the walk-through family, Daniel Whitfield's at HMP Risley, written out in full.
@@ -10,9 +10,9 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app import demo_words as words
-from app.demo_families import Family, FamilyDrawer
-from app.demo_histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
+from app.demo import words
+from app.demo.families import Family, FamilyDrawer
+from app.demo.histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
 from app.domain.outcomes import framework
 from app.domain.vocabulary import (
     ActionOwner,
@@ -28,7 +28,7 @@ from app.domain.vocabulary import (
 from app.services.referrals import MemberDetails, PersonDetails
 
 # The first letter of the transfers' families' prison numbers: one the histories never draw
-# (app.demo_families.HISTORY_LETTERS).
+# (app.demo.families.HISTORY_LETTERS).
 STORY_LETTERS = "B"
 
 

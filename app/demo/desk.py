@@ -1,4 +1,4 @@
-"""A demo member of staff at work, through the real use cases (app.demo_transfers): each use
+"""A demo member of staff at work, through the real use cases (app.demo.transfers): each use
 case with the session bound to their context and the clock at the moment a story gives; and a
 family's casework (members, contacts, notes, assessments, the action plan) recorded in the order
 it happened, each entry by its own use case.
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo_histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
+from app.demo.histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
 from app.models import Case, FamilyMember
 from app.security.keyring import RootKeyProvider
 from app.services import casework, family_file, movements, transfers
