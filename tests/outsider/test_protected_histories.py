@@ -29,7 +29,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import DisclosureRules, PublishedRelease, Records
+from app.domain.disclosure import DisclosureRules, PublishedRelease, Records, protect_release
 from app.domain.metric_catalogue import (
     ALL_SOURCES,
     NATIONAL,
@@ -58,7 +58,7 @@ from app.domain.release_draft import (
     release_prefix,
 )
 from app.domain.vocabulary import Disability, Ethnicity, Need, ReferralSource, Sex
-from tests.outsider.reader import Charity, Contradiction, pinned, read_releases
+from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
 from tests.outsider.records import cells_of, release_name, share, totals
 
 CHARITIES = {uuid.UUID(int=1): "nepacs", uuid.UUID(int=2): "pact", uuid.UUID(int=3): "pops"}
@@ -252,8 +252,6 @@ class Publisher:
         if revision > 1:
             revised = self.history[-1]
             draft = link_revision(draft, revised, self.known)
-        from app.domain.disclosure import protect_release
-
         protected = protect_release(
             draft, self.history, RULES, merge_knowledge(self.known, knowledge)
         )
@@ -282,7 +280,7 @@ def _changes(documents: Sequence[Mapping[str, Any]], parts: Sequence[tuple[Figur
     after = cells_of(documents[-1], totals(parts[-1]))
     name = release_name(documents[-2])
     return {
-        cell: value - before[type(cell)(name, cell.table, cell.row, cell.column)]
+        cell: value - before[Cell(name, cell.table, cell.row, cell.column)]
         for cell, value in after.items()
     }
 
