@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import InstanceState, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from app.domain.clock import Clock, system_clock
 from app.models.base import Timestamps
@@ -19,9 +19,17 @@ from tenants.postgres import install_rls_context
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-dialect settings the walls rely on."""
     if url.startswith("sqlite"):
-        _create_private(make_url(url).database)
-        # One connection per checkout: SQLite connections are cheap and this keeps threads apart.
-        kwargs.setdefault("poolclass", NullPool)
+        database = make_url(url).database
+        _create_private(database)
+        if database and database != ":memory:":
+            # Connections kept between checkouts (issue 13): opening one per request re-read the
+            # schema and re-ran the pragmas, and closing the last one open checkpointed the
+            # write-ahead log, on every request. A checkout is still one thread's alone, and
+            # returns rolled back (no transaction, no write lock), as on PostgreSQL.
+            kwargs.setdefault("poolclass", QueuePool)
+            kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        else:
+            kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

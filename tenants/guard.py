@@ -33,6 +33,8 @@ from tenants.context import (
 from tenants.model import SIDES, SharedTenancy, TenantOwned, is_shared_table, is_tenant_table
 
 CONTEXT_KEY = "tenant_context"
+# The loader criteria last built, with the context and dialect they were built for (_criteria).
+CRITERIA_KEY = "tenant_criteria"
 # Execution option for the few reviewed bulk statements (named system operations) that may
 # touch tenant-owned rows in bulk; the row-level security policies still apply on PostgreSQL.
 REVIEWED_BULK = "tenant_reviewed_bulk"
@@ -77,6 +79,17 @@ def _scope_statement(state: ORMExecuteState) -> None:
         raise NoTenantContext("tenant-owned data queried with no tenant context bound")
     if (state.is_update or state.is_delete) and not state.execution_options.get(REVIEWED_BULK):
         raise TenantBulkStatement("bulk UPDATE or DELETE of tenant-owned rows is not allowed here")
+    state.statement = state.statement.options(*_criteria(state.session, context))
+
+
+def _criteria(session: Session, context: TenantContext) -> tuple[Any, ...]:
+    """The loader criteria for ``context``, built once per session and context and reused by
+    each statement until the context changes: building them (the lambdas' analysis and their
+    bound values) was most of the guard's cost per statement (issue 13)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    cached = session.info.get(CRITERIA_KEY)
+    if cached is not None and cached[0] == (context, postgresql):
+        return cached[1]  # type: ignore[no-any-return]
     charity_id = context.charity_id
     prisons = list(sorted(context.prison_codes))
     # On PostgreSQL row-level security applies the same prison rule. Written as IN there too, the
@@ -90,10 +103,10 @@ def _scope_statement(state: ORMExecuteState) -> None:
                 & func.array_position(prisons, cls.prison_code).is_not(None)
             )
         )
-        if state.session.get_bind().dialect.name == "postgresql"
+        if postgresql
         else (lambda cls: (cls.charity_id == charity_id) & cls.prison_code.in_(prisons))
     )
-    state.statement = state.statement.options(
+    options = (
         with_loader_criteria(
             TenantOwned, criteria, include_aliases=True, track_closure_variables=False
         ),
@@ -104,6 +117,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
             track_closure_variables=False,
         ),
     )
+    session.info[CRITERIA_KEY] = ((context, postgresql), options)
+    return options
 
 
 def shared_rows(charity_id: uuid.UUID, prisons: list[str]) -> Callable[[Any], Any]:

@@ -15,14 +15,26 @@ A session marked for the readers' role (``use_readers_role``) also switches role
 every transaction it begins: the ministry's, the alliance's and the API clients' requests then
 run as a role with no grant on any case table. Never a session-level ``SET ROLE``: the pool
 would hand the role to the next request.
+
+No round trip of its own (issue 13). A session's settings are queued on the transaction's
+connection when it begins (and when a context or role is bound mid-transaction), and sent in
+one psycopg pipeline with the next statement on that connection: the server runs the
+``set_config`` first, in the same transaction, before the statement, and the client waits once
+for both. Nothing can run before them, because every statement SQLAlchemy sends passes through
+the dialect's execute hooks below; a queue nobody sent ends with its transaction (commit or
+rollback) and never outlives the connection object it was queued on. A server-side cursor or an
+``executemany`` (which psycopg pipelines itself) gets the settings in a round trip just before.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary, WeakSet
 
-from sqlalchemy import event, text
+import psycopg
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from tenants.context import TenantContext
@@ -48,14 +60,6 @@ def apply_context(connection: Connection, context: TenantContext | None) -> None
     connection.execute(_SET_CONTEXT, context_parameters(context))
 
 
-_SET_ROLE = text("SELECT set_config('role', :role, true)")
-
-
-def _apply_role(connection: Connection, role: str | None) -> None:
-    # 'none' is RESET ROLE's value: back to the role the connection logged in as.
-    connection.execute(_SET_ROLE, {"role": role or "none"})
-
-
 def use_readers_role(session: Session, role: str | None) -> None:
     """Mark (or, with None, unmark) a session: each of its transactions runs as ``role``, the
     one already open included. A no-op on SQLite, which has no roles."""
@@ -67,21 +71,111 @@ def use_readers_role(session: Session, role: str | None) -> None:
     if session.in_transaction():
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            _apply_role(connection, role)
+            # 'none' is RESET ROLE's value: back to the role the connection logged in as.
+            _queue(connection, {"role": role or "none"})
 
 
 def readers_role_of(session: Session) -> str | None:
     return session.info.get(READERS_ROLE_KEY)
 
 
+# The settings each open transaction's connection still has to send, by setting name; and the
+# engines whose dialect sends them (install_rls_context). Keyed by SQLAlchemy's Connection
+# object, which lasts one checkout, never by the pooled DBAPI connection, which outlives it.
+_QUEUED: WeakKeyDictionary[Connection, dict[str, str]] = WeakKeyDictionary()
+_SENDING: WeakSet[Engine] = WeakSet()
+# Pipeline mode needs libpq 14 or later (psycopg[binary] ships one).
+_PIPELINES = psycopg.Pipeline.is_supported()
+_SETTING_SQL = {
+    CHARITY_SETTING: f"set_config('{CHARITY_SETTING}', %({CHARITY_SETTING})s, true)",
+    PRISONS_SETTING: f"set_config('{PRISONS_SETTING}', %({PRISONS_SETTING})s, true)",
+    "role": "set_config('role', %(role)s, true)",
+}
+
+
+def _queue(connection: Connection, settings: dict[str, str]) -> None:
+    """Have ``settings`` set on ``connection`` before its next statement: sent with it where
+    the engine's hooks are installed, else at once."""
+    if connection.engine in _SENDING:
+        _QUEUED.setdefault(connection, {}).update(settings)
+        return
+    names = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
+    values: dict[str, str] = {}
+    for i, (name, value) in enumerate(settings.items()):
+        values |= {f"n{i}": name, f"v{i}": value}
+    connection.execute(text(f"SELECT {names}"), values)
+
+
+def _context_settings(context: TenantContext | None) -> dict[str, str]:
+    parameters = context_parameters(context)
+    return {CHARITY_SETTING: parameters["charity"], PRISONS_SETTING: parameters["prisons"]}
+
+
+def _send(cursor: Any, settings: dict[str, str]) -> None:
+    statement = "SELECT " + ", ".join(_SETTING_SQL[name] for name in settings)
+    cursor.connection.execute(statement, settings)
+
+
+def _take(context: ExecutionContext) -> dict[str, str] | None:
+    return _QUEUED.pop(context.root_connection, None)  # type: ignore[attr-defined]
+
+
+def _execute_with_settings(
+    cursor: Any, statement: str, parameters: Any, context: ExecutionContext
+) -> bool:
+    """SQLAlchemy's ``do_execute``: the queued settings and the statement in one pipeline."""
+    settings = _take(context)
+    if settings is None:
+        return False
+    if isinstance(cursor, psycopg.ServerCursor) or not _PIPELINES:
+        _send(cursor, settings)
+        return False
+    with cursor.connection.pipeline():
+        _send(cursor, settings)
+        cursor.execute(statement, parameters)
+    return True
+
+
+def _send_before_many(
+    cursor: Any, _statement: str, _parameters: Any, context: ExecutionContext
+) -> bool:
+    """``do_executemany``: the queued settings first, then SQLAlchemy's own call."""
+    settings = _take(context)
+    if settings is not None:
+        _send(cursor, settings)
+    return False
+
+
+def _send_before_no_params(cursor: Any, _statement: str, context: ExecutionContext) -> bool:
+    """``do_execute_no_params``: the queued settings first, then SQLAlchemy's own call."""
+    return _send_before_many(cursor, _statement, None, context)
+
+
+def _forget(connection: Connection) -> None:
+    """A transaction that ends with settings still queued takes them with it."""
+    _QUEUED.pop(connection, None)
+
+
+def _send_with_statements(engine: Engine) -> None:
+    if engine in _SENDING:
+        return
+    event.listen(engine, "do_execute", _execute_with_settings)
+    event.listen(engine, "do_executemany", _send_before_many)
+    event.listen(engine, "do_execute_no_params", _send_before_no_params)
+    event.listen(engine, "commit", _forget)
+    event.listen(engine, "rollback", _forget)
+    _SENDING.add(engine)
+
+
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
     if connection.dialect.name == "postgresql":
-        apply_context(connection, current_tenant(session))
+        settings = _context_settings(current_tenant(session))
         role = readers_role_of(session)
         if role is not None:
-            _apply_role(connection, role)
+            settings["role"] = role
+        _queue(connection, settings)
 
 
 def _rebind(session: Session, context: TenantContext | None) -> None:
@@ -89,13 +183,16 @@ def _rebind(session: Session, context: TenantContext | None) -> None:
     if session.in_transaction():
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            apply_context(connection, context)
+            _queue(connection, _context_settings(context))
 
 
 def install_rls_context(session_factory: sessionmaker[Session]) -> None:
     event.listen(session_factory, "after_begin", _after_begin)
     hooks: Any = session_factory.kw.setdefault("info", {}).setdefault("on_bind", [])
     hooks.append(_rebind)
+    bind = session_factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        _send_with_statements(bind)
 
 
 def policy_statements(table: str, app_role: str) -> list[str]:

@@ -34,6 +34,9 @@ ISSUER = "Continuum"
 # The sign-in form reads at most this many characters of a password, so a longer new one could
 # never be typed in whole.
 MAX_PASSWORD_LENGTH = 256
+# How fine "last used" is kept for a personal token: enough to see which tokens are idle, coarse
+# enough that a client's stream of reads writes the token's row once a minute, not every time.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 # Long enough for the length rule yet near the top of every breach list, so tried first by anyone
 # guessing; compared ignoring case. A short list by design (issue 3 follow-up): the length rule
 # and the lockout do most of the work.
@@ -427,11 +430,16 @@ def create_api_token(
 
 
 def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
+    """The active user a live token belongs to, or None. Refusals (revoked, expired, inactive)
+    are read on every request; ``last_used_at`` is written only when it is older than
+    ``TOKEN_USE_RESOLUTION``, so a busy client does not turn every read into a write (and, on
+    SQLite, a turn of the database's one write lock)."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if not token.user.active:
         return None
-    token.last_used_at = now
-    session.commit()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
+        session.commit()
     return token.user

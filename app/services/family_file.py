@@ -205,9 +205,11 @@ def member_view(vault: Vault, member: FamilyMember) -> MemberView:
 def _load(
     session: Session, vault: Vault, case: Case, today: date, moves: CaseTransfers
 ) -> FamilyFile:
-    family = session.scalars(select(Family).where(Family.id == case.family_id)).one()
-    person = session.scalars(
-        select(PersonInCustody).where(PersonInCustody.id == family.person_in_custody_id)
+    # One statement for both; the walls scope each side of the join.
+    family, person = session.execute(
+        select(Family, PersonInCustody)
+        .join(PersonInCustody, PersonInCustody.id == Family.person_in_custody_id)
+        .where(Family.id == case.family_id)
     ).one()
     members = session.scalars(
         select(FamilyMember)

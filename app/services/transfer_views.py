@@ -194,9 +194,13 @@ def list_transfers(
         statement = statement.where(CaseTransfer.state.in_([s.value for s in OPEN_STATES]))
     if case_id is not None:
         statement = statement.where(CaseTransfer.sender_case_id == case_id)
+    rows = session.scalars(statement).all()
+    if not rows:
+        # Most family pages have no transfer: no names to look up.
+        return []
     charities, prisons = _names(session)
     now = origin.clock()
-    return [_summary(row, context, charities, prisons, now) for row in session.scalars(statement)]
+    return [_summary(row, context, charities, prisons, now) for row in rows]
 
 
 def _steps(session: Session, transfer_id: uuid.UUID) -> tuple[StepView, ...]:

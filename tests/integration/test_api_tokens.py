@@ -125,6 +125,36 @@ def test_signed_in_web_session_does_not_authenticate_the_api(app, world, signed_
     assert _total(app, bearer("pops_liverpool")) == before
 
 
+def _last_used(app: Flask, token_id: uuid.UUID) -> datetime | None:
+    with _token_row(app, token_id) as token:
+        return token.last_used_at
+
+
+def test_reads_within_a_minute_write_last_used_at_once_and_a_read_after_it_updates_it(
+    app, world, clock
+):
+    secret, token_id = _new_token(app, world)
+    first = clock()
+    assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
+    assert _last_used(app, token_id) == first
+    clock.advance(timedelta(seconds=59))
+    assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
+    # Within the minute the row is not written again (a write lock per read on SQLite).
+    assert _last_used(app, token_id) == first
+    later = clock.advance(timedelta(seconds=2))
+    assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
+    assert _last_used(app, token_id) == later
+
+
+def test_a_token_used_within_the_minute_is_still_refused_once_revoked(app, world, clock):
+    secret, token_id = _new_token(app, world)
+    assert app.test_client().get(CASES, headers=_auth(secret)).status_code == 200
+    with _token_row(app, token_id) as token:
+        token.revoked_at = _now(app)
+    clock.advance(timedelta(seconds=1))
+    _assert_refused(app.test_client().get(CASES, headers=_auth(secret)))
+
+
 def test_token_is_stored_only_as_a_sha256_digest(app, world):
     secret, _ = _new_token(app, world)
     with app.extensions["continuum"].session_factory() as session:

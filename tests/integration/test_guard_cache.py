@@ -38,3 +38,21 @@ def test_a_context_with_no_prisons_sees_nothing(app_sessions, world):
         bind_tenant(session, context)
         assert session.scalars(select(Case.id)).all() == []
         assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_one_session_bound_to_contexts_in_turn_sees_only_each_ones_own(app_sessions, world):
+    # The guard builds its criteria once per session and context: a rebind must rebuild them.
+    contexts = [
+        ("pops", ("LPI",)),
+        ("nepacs", ("DMI",)),
+        ("pops", ("WDI",)),
+        ("pops", ("LPI", "WDI")),
+        ("pops", ("LPI",)),
+    ]
+    with app_sessions() as session:
+        for slug, prisons in contexts * 2:
+            context = TenantContext(world.organisations[slug], frozenset(prisons), Role.CASEWORKER)
+            expected = {world.cases[(slug, code)] for code in prisons}
+            bind_tenant(session, context)
+            assert set(session.scalars(select(Case.id))) == expected
+            assert session.scalar(select(func.count()).select_from(Case)) == len(expected)
