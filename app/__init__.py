@@ -80,11 +80,12 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
 def _front(app: Flask, settings: Settings, engine: Engine) -> None:
     """What sits in front of the app: the probes first, then the trusted proxies' headers."""
-    from app.web.health import HealthChecks, SchemaAtHead
+    from app.migrate import MIGRATIONS
+    from app.web.health import HealthChecks, MigrationsAtHead
 
     if settings.trusted_proxies:
         # Each trusted proxy appends the address it saw; the client is the one the nearest of
         # them names. Anything further left was written by the client and is not believed.
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    app.wsgi_app = HealthChecks(app.wsgi_app, SchemaAtHead(engine))  # type: ignore[method-assign]
+    app.wsgi_app = HealthChecks(app.wsgi_app, MigrationsAtHead(engine, MIGRATIONS))  # type: ignore[method-assign]

@@ -1,8 +1,9 @@
 """The load balancer's two questions, answered in front of the app (docs/production.md).
 
-``/healthz``: is the process up? ``/readyz``: can it serve, that is, does the database answer and
-hold the schema this code was written for? Each answer is a status and two words; what went wrong
-goes to the operator's log, never to the caller (no version, no error text, no database name).
+``/healthz``: is the process up? ``/readyz``: can it serve, that is, does the database answer
+and hold the migrations this code was written for? Each answer is a status and two words; what
+went wrong goes to the operator's log, never to the caller (no version, no error text, no
+database name).
 
 They are answered here, at the WSGI layer, before Flask: no session is read or set, no sign-in
 is asked for, no rate limit counts a probe, nothing is audited. Only these two exact paths are
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
@@ -27,8 +30,9 @@ LIVENESS = "/healthz"
 READINESS = "/readyz"
 METHODS = ("GET", "HEAD")
 
-# Every table and column of the models, read from the catalogue in one statement: a role that
-# may read no table (the app role has no grant on alembic_version) can still read these.
+_VERSION = "SELECT version_num FROM alembic_version"
+
+# Every table and column of the models, read from the catalogue in one statement (any role may).
 _COLUMNS = {
     "sqlite": (
         "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p"
@@ -50,40 +54,78 @@ _INDEXES = {
 }
 
 
-class SchemaAtHead:
-    """Whether the database answers and holds every table, column and index of the models.
+class MigrationsAtHead:
+    """Whether the database answers and its migrations are at this code's head.
 
-    The models are the migrations' head (tests/integration/test_migrations.py holds them equal),
-    so a database behind head lacks something they name: tests/integration/test_health.py walks
-    every revision down and finds each one not ready. Alembic's own record, alembic_version, is
-    not read: the app role has no grant on it, by design. A future migration that changes only
-    grants or policies would pass unseen here; that test then fails, and says so.
+    Alembic's own record, ``alembic_version``, is read (the app role may read it from migration
+    0012 on) and compared with the head of this code's migrations:
+
+    - the head: ready;
+    - a revision this code knows, before its head, or no record it can read (a fresh database,
+      or one from before 0012): behind, not ready; ``continuum db upgrade`` is the answer;
+    - a revision this code does not know: the database is ahead, migrated by a newer release
+      during a deploy. It is ready if it still holds every table, column and index of this
+      code's models (a migration that only adds), so the old servers stay in the pool until the
+      new ones are ready (docs/production.md, "What at head means").
+
+    tests/integration/test_health.py walks every revision down and finds each one not ready.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, migrations: Path) -> None:
         self._engine = engine
+        self._migrations = migrations
+        self._script: tuple[str, frozenset[str]] | None = None
         self._expected: tuple[frozenset[tuple[str, str]], frozenset[str]] | None = None
 
     def __call__(self) -> bool:
-        columns, indexes = self._expected or self._from_models()
-        dialect = self._engine.dialect.name
+        head, known = self._script or self._read_script()
         try:
             with self._engine.connect() as conn:
-                found = {(str(t), str(c)) for t, c in conn.execute(text(_COLUMNS[dialect]))}
-                named = {str(name) for name, _ in conn.execute(text(_INDEXES[dialect]))}
+                try:
+                    found = {str(v) for (v,) in conn.execute(text(_VERSION))}
+                except SQLAlchemyError as exc:
+                    logger.warning(
+                        "readyz: the database's revision cannot be read (%s): it is behind this"
+                        " code or empty; run `continuum db upgrade`",
+                        type(exc).__name__,
+                    )
+                    return False
+                if found == {head}:
+                    return True
+                if not found or found & known:
+                    logger.warning(
+                        "readyz: the database is behind this code; run `continuum db upgrade`"
+                    )
+                    return False
+                missing = self._missing(conn)
         except SQLAlchemyError as exc:
             # The class alone: the driver's message names the host, the port and the role.
             logger.warning("readyz: the database did not answer (%s)", type(exc).__name__)
             return False
-        missing = len(columns - found) + len(indexes - named)
         if missing:
             logger.warning(
-                "readyz: the database is behind this code (%d columns or indexes missing);"
-                " run `continuum db upgrade`",
+                "readyz: the database is at a revision this code does not know and lacks"
+                " %d of its columns or indexes",
                 missing,
             )
             return False
         return True
+
+    def _read_script(self) -> tuple[str, frozenset[str]]:
+        script = ScriptDirectory(str(self._migrations))
+        head = script.get_current_head()
+        if head is None:
+            raise RuntimeError(f"no migrations in {self._migrations}")
+        self._script = (head, frozenset(r.revision for r in script.walk_revisions()))
+        return self._script
+
+    def _missing(self, conn: Connection) -> int:
+        """How many of the models' columns and indexes the database lacks."""
+        columns, indexes = self._expected or self._from_models()
+        dialect = self._engine.dialect.name
+        found = {(str(t), str(c)) for t, c in conn.execute(text(_COLUMNS[dialect]))}
+        named = {str(name) for name, _ in conn.execute(text(_INDEXES[dialect]))}
+        return len(columns - found) + len(indexes - named)
 
     def _from_models(self) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
         from app.models import Base

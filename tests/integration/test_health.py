@@ -1,7 +1,7 @@
 """The load balancer's two questions, on SQLite and PostgreSQL (docs/production.md).
 
 ``/healthz``: is the process up? ``/readyz``: can it serve, that is, is the database reachable
-and its schema at the migrations' head? Both answer without signing in, set no cookie, are never
+and its migrations at this code's head (or ahead, still holding all it needs)? Both answer without signing in, set no cookie, are never
 rate-limited, and say nothing else: no version, no error text, no database name.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from app import create_app
@@ -151,6 +152,39 @@ def test_readyz_is_503_one_revision_behind_head(database, world, tmp_path, clock
     assert app.test_client().get("/readyz").status_code == 503
     upgrade(settings)
     assert app.test_client().get("/readyz").status_code == 200
+    app.extensions["continuum"].engine.dispose()
+
+
+def _stamp_ahead(database: Database, revision: str) -> None:
+    """Record, as the owner, a revision this code has never heard of (a newer release's)."""
+    owner = create_engine(database.owner_url)
+    with owner.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    owner.dispose()
+
+
+def test_readyz_is_200_on_a_database_ahead_that_holds_every_column(
+    database, world, tmp_path, clock
+):
+    # A newer release migrated first, adding only: the old servers stay in the pool.
+    _stamp_ahead(database, "9999_a_newer_release")
+    app = _app_on(database, tmp_path, clock)
+    assert app.test_client().get("/readyz").status_code == 200
+    app.extensions["continuum"].engine.dispose()
+
+
+def test_readyz_is_503_on_a_database_ahead_that_dropped_what_this_code_needs(
+    database, world, tmp_path, clock
+):
+    _stamp_ahead(database, "9999_a_newer_release")
+    owner = create_engine(database.owner_url)
+    with owner.begin() as conn:
+        conn.execute(text("DROP INDEX ix_api_tokens_user_id"))
+    owner.dispose()
+    app = _app_on(database, tmp_path, clock)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    _assert_reveals_nothing(response, database, NOT_READY)
     app.extensions["continuum"].engine.dispose()
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres_only
 
 # Tables that hold no case data, each with the reason it is outside row-level security.
 NOT_TENANT_OWNED = {
-    "alembic_version": "migration bookkeeping; the app role has no grant on it",
+    "alembic_version": "migration bookkeeping; the app role may only read it (readiness)",
     "prisons": "public reference data",
     "organisations": "public reference data",
     "services": "public reference data: who serves which prison",
@@ -299,3 +299,18 @@ def test_orm_session_as_app_role_is_scoped_by_both_walls(pg_database, pg_world):
             assert raw == {pg_world.cases[("pops", "WDI")]}
     finally:
         engine.dispose()
+
+
+def test_app_role_may_read_the_migrations_revision_and_change_nothing_of_it(owner_engine):
+    """Readiness compares alembic_version with the code's head (app/web/health.py)."""
+    privileges = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+    with owner_engine.connect() as conn:
+        held = {
+            privilege
+            for privilege in privileges
+            if conn.execute(
+                text("SELECT has_table_privilege(:role, 'alembic_version', :privilege)"),
+                {"role": APP_ROLE, "privilege": privilege},
+            ).scalar()
+        }
+    assert held == {"SELECT"}
