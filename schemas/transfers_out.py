@@ -33,8 +33,8 @@ from schemas.cases import stored
 from schemas.common import OutputSchema
 
 if TYPE_CHECKING:
-    from app.services.transfer_views import TransferDetail
     from app.services.transfers import Accepted
+    from app.services.transfers.views import TransferDetail
 
 
 class _PackedDate(fields.Date):

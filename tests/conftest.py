@@ -171,18 +171,12 @@ def _take_down_walls(app: Flask) -> None:
         # A revision's figures are new quantities again, tied to nothing it revises.
         releases.link_revision = lambda draft, *_args: draft
     if "consent_gate" in NEGATIVE_CONTROL:
-        from app.services import (
-            transfer_platform,
-            transfer_receiver,
-            transfer_sender,
-            transfer_terms,
-        )
+        from app.services.transfers import terms
 
-        # Each module whose steps ask the gate (offer, accept, halt, a proposal's wait for
-        # consent) holds its own name for it: open them all.
-        for module in (transfer_terms, transfer_sender, transfer_receiver, transfer_platform):
-            if not getattr(module.consent_gate, "forced_open", False):
-                module.consent_gate = _forced_open(module.consent_gate)
+        # Every step that asks the gate (offer, accept, halt, a proposal's wait for consent)
+        # looks it up here, as terms.consent_gate: opening it once opens it everywhere.
+        if not getattr(terms.consent_gate, "forced_open", False):
+            terms.consent_gate = _forced_open(terms.consent_gate)
 
 
 def _shared_rows_without_receiver_sees(charity_id: uuid.UUID, prisons: list[str]) -> Any:
@@ -194,10 +188,10 @@ def _shared_rows_without_receiver_sees(charity_id: uuid.UUID, prisons: list[str]
 
 
 def _forced_open(consent_gate: Callable[..., Any]) -> Callable[..., Any]:
-    """app.services.transfer_terms.consent_gate made to let everything through: open, every case
+    """app.services.transfers.terms.consent_gate made to let everything through: open, every case
     category, every child, whatever the family's consents say."""
     from app.domain.transfer_consent import CASE_CATEGORIES, Gate
-    from app.services.transfer_package import people_of
+    from app.services.transfers.package import people_of
 
     class OpenGate(Gate):
         @property

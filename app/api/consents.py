@@ -11,7 +11,7 @@ from marshmallow import RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
 from app.models import ConsentRecord
-from app.services import consents
+from app.services import consent_withdrawal, consents
 from app.services.consents import ConsentReceipt
 from app.web.audit import request_origin
 from app.web.vault import request_vault
@@ -53,7 +53,7 @@ class Withdrawal(MethodView):
 
         The withdrawal is a new record naming the consent, working forward from
         ``withdrawn_on``; the original is never changed."""
-        return consents.withdraw_consent(
+        return consent_withdrawal.withdraw_consent(
             tenant_session(), require_context(), request_origin(), case_id, consent_id, **data
         )
 

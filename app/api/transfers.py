@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.api.blueprint import OPEN, READ, STEP, WRITE, ApiBlueprint
 from app.models import CaseTransfer
-from app.services import transfer_views, transfers
+from app.services import transfers
 from app.services.audit import Origin
-from app.services.transfer_views import TransferDetail, TransferSummary
-from app.services.transfers import Accepted
+from app.services.transfers import Accepted, views
+from app.services.transfers.views import TransferDetail, TransferSummary
 from app.web.audit import request_origin
 from app.web.settings import current_settings
 from app.web.vault import request_vault
@@ -84,7 +84,7 @@ class TransferCollection(MethodView):
         ``side`` keeps those you send or those you receive; ``open_only`` those not yet ended.
         Prisons, states and dates only, no personal data. A proposal is not yours to see as the
         receiver until it is offered."""
-        found = transfer_views.list_transfers(*_caller(), **query)
+        found = views.list_transfers(*_caller(), **query)
         return {"items": found}
 
 
@@ -98,7 +98,7 @@ class TransferItem(MethodView):
         The sender sees each person's consent to this transfer and whether the consents allow
         the offer. The receiver sees, while the offer stands, only what the family consented
         to: a section not consented to is absent. Reading it is audited."""
-        return transfer_views.read_transfer(*_caller(), request_vault(), transfer_id)
+        return views.read_transfer(*_caller(), request_vault(), transfer_id)
 
 
 @blp.route("/<uuid:transfer_id>/offer")

@@ -381,7 +381,7 @@ def _equality(o: _Opened, members: list[uuid.UUID]) -> Iterator[EqualityMonitori
 
 
 def _withdrawal(original: ConsentRecord, on: date) -> ConsentRecord:
-    """The record that withdraws ``original`` from ``on``, as consents.withdraw_consent writes."""
+    """The record that withdraws ``original`` from ``on``, as consents.record_withdrawal writes."""
     return ConsentRecord(
         id=new_id(),
         charity_id=original.charity_id,

@@ -5,9 +5,9 @@ written by the use case a member of staff would use, as that member of staff, at
 story says: the family by ``referrals.open_case`` and ``family_file.add_member``, its casework
 and consents by the casework and consent use cases, and every step of its transfer by
 ``app.services.transfers`` (the movement feed's proposal and the lapse of an unanswered offer as
-the platform, a withdrawal through ``consents.withdraw_consent``). So the state machine and the
-consent gate check each step, the walls check each row, both charities' audit chains record it
-and the outbox holds its messages, exactly as in use. A dozen families: about a second.
+the platform, a withdrawal through ``consent_withdrawal.withdraw_consent``). So the state machine
+and the consent gate check each step, the walls check each row, both charities' audit chains
+record it and the outbox holds its messages, exactly as in use. A dozen families: about a second.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from app.domain.vocabulary import (
 )
 from app.models import CaseTransfer, User
 from app.security.keyring import RootKeyProvider
-from app.services import cases, consents, referrals, transfers
+from app.services import cases, consent_withdrawal, consents, referrals, transfers
 from app.services.movements import COLUMNS as MOVEMENT_COLUMNS
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
@@ -273,7 +273,7 @@ class _StoryWriter:
             # The person in custody rang to withdraw: the transfer halts in the same step.
             self.sender.do(
                 when,
-                consents.withdraw_consent,
+                consent_withdrawal.withdraw_consent,
                 case_id,
                 consent_id,
                 method=ConsentMethod.VERBAL,

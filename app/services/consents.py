@@ -160,7 +160,7 @@ def record_consent(
     return record
 
 
-def withdraw_consent(
+def record_withdrawal(
     session: Session,
     context: TenantContext,
     origin: Origin,
@@ -171,7 +171,9 @@ def withdraw_consent(
     verification: ConsentVerification,
     withdrawn_on: date | None = None,
 ) -> ConsentRecord:
-    """Record that a given consent is withdrawn from ``withdrawn_on`` (today by default)."""
+    """Record that a given consent is withdrawn from ``withdrawn_on`` (today by default), and
+    audit it; the caller halts what the withdrawal stops and commits
+    (app.services.consent_withdrawal.withdraw_consent)."""
     case = case_for_work(session, context, case_id)
     original = session.scalar(
         select(ConsentRecord).where(
@@ -216,18 +218,6 @@ def withdraw_consent(
     record_event(
         session, context, origin, "consent.withdraw", "consent", [case.id, record.id, original.id]
     )
-    # A transfer whose consent gate no longer opens stops in this same transaction (section 6).
-    from app.services.transfers import halt_for_withdrawal  # transfers reads consents: no cycle
-
-    halt_for_withdrawal(
-        session,
-        context,
-        origin,
-        case.id,
-        purpose=ConsentPurpose(original.purpose),
-        recipient_charity_id=original.recipient_charity_id,
-    )
-    session.commit()
     return record
 
 

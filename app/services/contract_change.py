@@ -34,12 +34,7 @@ from app.services import audit
 from app.services.audit import Origin
 from app.services.reference import start_service
 from app.services.scope import READ_ONLY_STATUSES
-from app.services.transfers import (
-    PLATFORM,
-    consent_gate,
-    offer_transfer,
-    propose_transfer,
-)
+from app.services.transfers import PLATFORM, offer_transfer, propose_transfer, terms
 from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
@@ -202,7 +197,7 @@ def _move_case(
         ).id
     )
     case = session.get_one(Case, case_id)
-    if not consent_gate(session, case, change.to_charity_id, origin.clock().date()).open:
+    if not terms.consent_gate(session, case, change.to_charity_id, origin.clock().date()).open:
         result.awaiting_consent.append(reference)
         return
     offer_transfer(session, sender, origin, vault, transfer_id, commit=False)

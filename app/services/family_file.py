@@ -30,10 +30,10 @@ from app.models import (
     User,
 )
 from app.services.audit import Origin
-from app.services.case_transfers import CaseTransfers, case_transfers
 from app.services.consents import consent_facts
 from app.services.referrals import MemberDetails, member_errors, new_member
 from app.services.scope import case_for_work, case_in_scope, record_event, require
+from app.services.transfers.case_history import CaseTransfers, case_transfers
 from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.permissions import Permission

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from app.domain.consent import ConsentState
 from app.domain.errors import Conflict, NotFound
 from app.domain.vocabulary import ConsentDecision
-from app.services import consents
+from app.services import consent_withdrawal, consents
 from app.services.family_file import ConsentView, FamilyFile
 from app.services.reference import charities
 from app.web.audit import request_origin
@@ -86,7 +86,7 @@ def record_consent(case_id: uuid.UUID) -> ResponseReturnValue:
 def withdraw_consent(case_id: uuid.UUID, consent_id: uuid.UUID) -> ResponseReturnValue:
     def write() -> object:
         data = load_form(ConsentWithdrawal(), WITHDRAWAL)
-        return consents.withdraw_consent(
+        return consent_withdrawal.withdraw_consent(
             tenant_session(), require_context(), request_origin(), case_id, consent_id, **data
         )
 

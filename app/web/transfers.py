@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.transfers import Party, TransferReason, TransferState
-from app.services import transfer_views, transfers
+from app.services import transfers
 from app.services.audit import Origin
 from app.services.reference import prisons_by_code
+from app.services.transfers import views
 from app.web.audit import request_origin
 from app.web.family_page import load_form, read_file, render_family
 from app.web.forms import FormFields, form_errors
@@ -111,7 +112,7 @@ def _discard_refused_step() -> None:
 
 @bp.get("/transfers")
 def overview() -> ResponseReturnValue:
-    rows = transfer_views.list_transfers(*_who())
+    rows = views.list_transfers(*_who())
     return render_template(
         "transfers/list.html",
         incoming=[row for row in rows if row.side is Party.RECEIVER],
@@ -122,7 +123,7 @@ def overview() -> ResponseReturnValue:
 def _transfer_page(
     transfer_id: uuid.UUID, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    detail = transfer_views.read_transfer(*_who(), request_vault(), transfer_id)
+    detail = views.read_transfer(*_who(), request_vault(), transfer_id)
     page = render_template(
         "transfers/detail.html",
         detail=detail,
@@ -239,7 +240,7 @@ def _choose_prison(
 ) -> ResponseReturnValue:
     """The first question: which prison the case would go to."""
     file = read_file(case_id)
-    destinations = transfer_views.transfer_destinations(*_who())
+    destinations = views.transfer_destinations(*_who())
     page = make_response(
         render_family(
             "transfers/propose_prison.html",
@@ -256,7 +257,7 @@ def _choose_prison(
 
 def _confirm(
     case_id: uuid.UUID,
-    check: transfer_views.ProposalCheck,
+    check: views.ProposalCheck,
     code: str,
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
@@ -280,8 +281,8 @@ def _confirm(
     return page
 
 
-def _check(case_id: uuid.UUID, code: str) -> transfer_views.ProposalCheck:
-    return transfer_views.check_proposal(*_who(), request_vault(), case_id, code)
+def _check(case_id: uuid.UUID, code: str) -> views.ProposalCheck:
+    return views.check_proposal(*_who(), request_vault(), case_id, code)
 
 
 NOT_SERVED = "Choose a prison another member charity serves today"
@@ -332,7 +333,7 @@ def _request_page(
     errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> ResponseReturnValue:
     context = require_context()
-    destinations = transfer_views.transfer_destinations(tenant_session(), context, request_origin())
+    destinations = views.transfer_destinations(tenant_session(), context, request_origin())
     own = prisons_by_code(tenant_session(), context.prison_codes)
     page = render_template(
         "transfers/request.html",

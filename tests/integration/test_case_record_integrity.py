@@ -18,7 +18,8 @@ from app.domain.vocabulary import ConsentDecision, ConsentMethod, ConsentVerific
 from app.models import CaseStatus, ConsentRecord
 from app.security.keyring import FieldDecryptionError
 from app.services.casework import add_note
-from app.services.consents import consent_receipt, withdraw_consent
+from app.services.consent_withdrawal import withdraw_consent
+from app.services.consents import consent_receipt
 from app.services.family_file import read_family
 from app.services.keys import rotate_charity_key
 from app.services.referrals import PersonDetails, open_case

@@ -41,7 +41,8 @@ from app.services.casework import (
     record_assessment,
     settle_action,
 )
-from app.services.consents import consent_receipt, withdraw_consent
+from app.services.consent_withdrawal import withdraw_consent
+from app.services.consents import consent_receipt
 from app.services.equality import EqualityAnswers, read_equality, record_equality
 from app.services.family_file import add_member, read_family
 from app.services.referrals import MemberDetails, PersonDetails, open_case

@@ -38,7 +38,8 @@ from app.domain.vocabulary import (
 )
 from app.models import AuditEntry, Case, CaseStatus, CaseTransfer, Organisation, User
 from app.security.totp import STEP_SECONDS
-from app.services import casework, consents, family_file, transfer_views, transfers
+from app.services import casework, consents, family_file, transfers
+from app.services.transfers import views
 from config import load_settings
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
@@ -166,11 +167,7 @@ def test_demo_seeds_a_transfer_in_every_state_each_as_its_story_says(demo):
     # one made after stands proposed.
     assert {TransferState(row.state) for row in rows.values()} == set(TransferState)
     (ready,) = [row for row in rows.values() if row.state == TransferState.PROPOSED]
-    steps = (
-        _desk(demo, STORIES["proposed"].route.sender)
-        .do(transfer_views.read_transfer, ready.id)
-        .steps
-    )
+    steps = _desk(demo, STORIES["proposed"].route.sender).do(views.read_transfer, ready.id).steps
     assert [(s.state, s.party) for s in steps] == [(TransferState.PROPOSED, Party.SENDER)]
     assert {row.origin for row in rows.values()} == {
         TransferOrigin.SENDER,
@@ -178,16 +175,14 @@ def test_demo_seeds_a_transfer_in_every_state_each_as_its_story_says(demo):
         TransferOrigin.RECEIVER_REQUEST,
     }
     # NEPACS's managers see one offer overdue and one still in time; nothing before an offer.
-    incoming = _desk(demo, "nepacs/ne.manager").do(
-        transfer_views.list_transfers, side=Party.RECEIVER
-    )
+    incoming = _desk(demo, "nepacs/ne.manager").do(views.list_transfers, side=Party.RECEIVER)
     offered = [t for t in incoming if t.state is TransferState.OFFERED]
     assert sorted(t.overdue for t in offered) == [False, True]
     assert not {TransferState.PROPOSED, TransferState.AWAITING_CONSENT} & {
         t.state for t in incoming
     }
     # POPS has an offer from NEPACS waiting for its manager at Risley.
-    mine = _desk(demo, "pops/nw.manager").do(transfer_views.list_transfers, side=Party.RECEIVER)
+    mine = _desk(demo, "pops/nw.manager").do(views.list_transfers, side=Party.RECEIVER)
     assert [t.receiver_prison_code for t in mine if t.state is TransferState.OFFERED] == ["RSI"]
     with demo.extensions["continuum"].session_factory() as session:
         emails = dict(
@@ -254,7 +249,7 @@ def test_walk_through_waits_at_risley_for_the_familys_consent_and_nepacs_sees_no
     assert (row.origin, row.state) == (TransferOrigin.MOVEMENT, TransferState.AWAITING_CONSENT)
     assert not row.receiver_sees
     worker = _desk(demo, "pops/risley.worker")
-    detail = worker.do(transfer_views.read_transfer, row.id)
+    detail = worker.do(views.read_transfer, row.id)
     assert detail.summary.side is Party.SENDER
     # The feed's proposal found no consent, so the platform set it waiting in the same moment.
     assert [(s.state, s.party) for s in detail.steps] == [
@@ -273,7 +268,7 @@ def test_walk_through_waits_at_risley_for_the_familys_consent_and_nepacs_sees_no
     assert len(file.notes) == len(work.notes) and len(file.assessments) == 2
     assert set(file.needs) == {need.value for need in work.needs}
     with pytest.raises(NotFound):
-        _desk(demo, "nepacs/ne.manager").do(transfer_views.read_transfer, row.id)
+        _desk(demo, "nepacs/ne.manager").do(views.read_transfer, row.id)
 
 
 def test_risley_worker_offers_with_consent_and_nepacs_manager_accepts_only_what_was_consented(
@@ -296,10 +291,10 @@ def test_risley_worker_offers_with_consent_and_nepacs_manager_accepts_only_what_
         categories=frozenset({DataCategory.IDENTITY, DataCategory.CONTACTS, DataCategory.NEEDS}),
         recipient_charity_id=manager.context.charity_id,
     )
-    assert worker.do(transfer_views.read_transfer, row.id).gate_open
+    assert worker.do(views.read_transfer, row.id).gate_open
     worker.do(transfers.offer_transfer, row.id)
 
-    offer = manager.do(transfer_views.read_transfer, row.id)
+    offer = manager.do(views.read_transfer, row.id)
     assert offer.summary.state is TransferState.OFFERED
     assert offer.package is not None
     assert offer.package["person"]["name"] == work.family.person.name

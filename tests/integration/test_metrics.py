@@ -87,7 +87,8 @@ from app.models import Base, Case, ConsentRecord, FamilyMember, Prison
 from app.services import transfers
 from app.services.cases import close_case
 from app.services.casework import add_contact, record_assessment
-from app.services.consents import consent_facts, withdraw_consent
+from app.services.consent_withdrawal import withdraw_consent
+from app.services.consents import consent_facts
 from app.services.equality import EqualityAnswers, record_equality
 from app.services.family_file import add_member
 from app.services.metrics import counting_context, quarter_figures, year_figures

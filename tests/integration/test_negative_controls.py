@@ -140,7 +140,7 @@ def test_consent_and_search_tests_fail_without_the_orm_guard_on_sqlite():
 
 
 def test_consent_gate_tests_fail_with_the_gate_forced_open():
-    """With the consent gate (app.services.transfer_terms.consent_gate, wherever a step asks it)
+    """With the consent gate (app.services.transfers.terms.consent_gate, wherever a step asks it)
     letting everything through, offers without the family's consent are made, lapsed consents
     are accepted and withdrawals halt nothing."""
     code, output = _rerun(

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from app.domain.vocabulary import ConsentSubject, DataCategory
 from app.models import ConsentRecord, FamilyMember, TransferOffer
-from app.services import transfer_views, transfers
-from app.services.transfer_package import open_offer, seal_offer
+from app.services import transfers
+from app.services.transfers import views
+from app.services.transfers.package import open_offer, seal_offer
 from app.services.vault import vault_for
 from tests.integration.test_transfer_offer_content import (  # fixtures, by name
     CHILD_NAME,
@@ -97,7 +98,7 @@ def test_nepacs_sees_no_pops_member_id_through_the_service_the_api_or_the_page(
     ids = _sender_member_ids(desk, family)
     assert len(ids) == 3  # two adults and a child
 
-    package = desk("nepacs_manager").do(transfer_views.read_transfer, offered.id).package
+    package = desk("nepacs_manager").do(views.read_transfer, offered.id).package
     assert package is not None
     text = json.dumps(package)
     # The package does name the people, so it could have named their ids.
@@ -120,7 +121,7 @@ def test_nepacs_sees_no_pops_member_id_through_the_service_the_api_or_the_page(
 def test_every_consent_in_the_package_points_at_a_member_of_the_package(desk, world, family):
     _everyone_consents(desk, world, family)
     offered = offered_transfer(desk("pops_liverpool"), world, *EVERYTHING)
-    package = desk("nepacs_manager").do(transfer_views.read_transfer, offered.id).package
+    package = desk("nepacs_manager").do(views.read_transfer, offered.id).package
     refs = {m["ref"] for m in package["members"]}
     assert len(refs) == len(package["members"]) == 3
     pointed = [c["ref"] for c in package["consents"]] + [
@@ -175,7 +176,7 @@ def test_two_offers_of_the_same_family_give_the_same_person_different_refs(desk,
 
 
 def _refs_by_name(desk, transfer_id: uuid.UUID) -> dict[str, str]:
-    package = desk("nepacs_manager").do(transfer_views.read_transfer, transfer_id).package
+    package = desk("nepacs_manager").do(views.read_transfer, transfer_id).package
     return {m["name"]: m["ref"] for m in package["members"]}
 
 
@@ -215,7 +216,7 @@ def test_an_offer_stored_before_the_change_shows_no_old_ref_and_lands_whole(desk
     offered = offered_transfer(desk("pops_liverpool"), world, *EVERYTHING)
     old_refs = _as_stored_before(desk, offered.id)
     manager = desk("nepacs_manager")
-    package = manager.do(transfer_views.read_transfer, offered.id).package
+    package = manager.do(views.read_transfer, offered.id).package
     text = json.dumps(package)
     assert GRANDMOTHER[0] in text
     assert [ref for ref in old_refs.values() if ref in text] == []

@@ -14,8 +14,9 @@ from app.domain.errors import NotFound
 from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import ConsentMethod, ConsentPurpose, ConsentVerification, DataCategory
 from app.models import CaseTransfer, CaseTransferStep
-from app.services import transfer_views, transfers
-from app.services.consents import withdraw_consent
+from app.services import transfers
+from app.services.consent_withdrawal import withdraw_consent
+from app.services.transfers import views
 from tenants.context import TenantContext
 from tenants.permissions import Role
 from tests.support.cases import Desk, desks, give_consent
@@ -57,9 +58,9 @@ def _row(all_rows, transfer_id) -> CaseTransfer:
 def _assert_receivers_see_nothing(desk, transfer_id) -> None:
     for key in ("nepacs_manager", "nepacs_durham", "pact_manager"):
         reader = desk(key)
-        assert reader.do(transfer_views.list_transfers) == [], key
+        assert reader.do(views.list_transfers) == [], key
         with pytest.raises(NotFound):
-            reader.do(transfer_views.read_transfer, transfer_id)
+            reader.do(views.read_transfer, transfer_id)
         with reader.session() as session:
             assert session.scalars(select(CaseTransferStep)).all() == [], key
 
@@ -82,7 +83,7 @@ def test_pops_worker_proposal_without_consent_awaits_it_in_a_second_step_by_the_
             False,
         )
     assert steps[0].at == steps[1].at
-    seen = worker.do(transfer_views.read_transfer, proposed.id)
+    seen = worker.do(views.read_transfer, proposed.id)
     assert seen.summary.state is TransferState.AWAITING_CONSENT and not seen.gate_open
     _assert_receivers_see_nothing(desk, proposed.id)
 
@@ -98,7 +99,7 @@ def test_pops_worker_proposal_with_a_transfer_consent_on_file_stays_proposed_in_
     assert (row.state, row.step_count, row.receiver_sees) == (PROPOSED, 1, False)
     (step,) = _steps(all_rows, proposed.id)
     assert (step.state, step.party, step.receiver_sees) == (PROPOSED, Party.SENDER.value, False)
-    assert worker.do(transfer_views.read_transfer, proposed.id).gate_open
+    assert worker.do(views.read_transfer, proposed.id).gate_open
     _assert_receivers_see_nothing(desk, proposed.id)
 
 
@@ -146,7 +147,7 @@ def test_pops_worker_offers_from_awaiting_consent_once_the_consent_is_recorded(
     transfer_consent(worker, world, case_id, DataCategory.IDENTITY)
     # Recording the consent moves nothing: the worker offers when ready.
     assert _row(all_rows, proposed.id).state == AWAITING
-    assert worker.do(transfer_views.read_transfer, proposed.id).gate_open
+    assert worker.do(views.read_transfer, proposed.id).gate_open
     _assert_receivers_see_nothing(desk, proposed.id)
 
     offered = worker.do(transfers.offer_transfer, proposed.id)
@@ -154,7 +155,7 @@ def test_pops_worker_offers_from_awaiting_consent_once_the_consent_is_recorded(
     assert offered.state == TransferState.OFFERED.value
     assert [s.state for s in _steps(all_rows, proposed.id)] == [PROPOSED, AWAITING, "offered"]
     # The receiver's timeline starts at the offer: the waiting was never shared.
-    seen = manager.do(transfer_views.read_transfer, proposed.id)
+    seen = manager.do(views.read_transfer, proposed.id)
     assert [s.state for s in seen.steps] == [TransferState.OFFERED]
 
 
@@ -226,7 +227,7 @@ def test_pops_worker_granting_a_request_without_consent_sets_it_awaiting_consent
     assert steps[1].by_user_id == steps[2].by_user_id == world.actors["pops_liverpool"].user_id
     # NEPACS asked, so it follows the request's state from the start; the case, not before the
     # offer.
-    seen = desk("nepacs_manager").do(transfer_views.read_transfer, requested.id)
+    seen = desk("nepacs_manager").do(views.read_transfer, requested.id)
     assert seen.summary.state is TransferState.AWAITING_CONSENT
     assert seen.package is None and seen.summary.sender_case_id is None
 

@@ -24,11 +24,11 @@ from app.domain.vocabulary import (
     Relationship,
 )
 from app.models import Case, CaseStatus, CaseTransfer, CaseTransferStep, TransferOffer
-from app.services import transfer_views, transfers
-from app.services.consents import withdraw_consent
+from app.services import transfers
+from app.services.consent_withdrawal import withdraw_consent
 from app.services.family_file import add_member
 from app.services.referrals import MemberDetails
-from app.services.transfers import TransferConsentMissing, TransferRefused
+from app.services.transfers import TransferConsentMissing, TransferRefused, views
 from tests.support.cases import TODAY, Desk, desks, give_consent
 from tests.support.transfers import (
     RECEIVING_PRISON,
@@ -75,9 +75,9 @@ def _case_status(desk: Desk, case_id) -> str:
 
 def _assert_nepacs_learned_nothing(desk, all_rows, world, transfer_id, chains_before) -> None:
     manager = desk("nepacs_manager")
-    assert manager.do(transfer_views.list_transfers) == []
+    assert manager.do(views.list_transfers) == []
     with pytest.raises(NotFound):
-        manager.do(transfer_views.read_transfer, transfer_id)
+        manager.do(views.read_transfer, transfer_id)
     with pytest.raises(NotFound):
         manager.do(transfers.accept_transfer, transfer_id)
     assert rows_of(all_rows, TransferOffer, TransferOffer.transfer_id == transfer_id) == []
@@ -190,7 +190,7 @@ def test_pops_offer_with_a_consent_to_this_transfer_is_made(desk, world, case_id
     offered = offered_transfer(worker, world)
     assert offered.state == TransferState.OFFERED.value
     assert len(rows_of(all_rows, TransferOffer, TransferOffer.transfer_id == offered.id)) == 1
-    assert [t.id for t in desk("nepacs_manager").do(transfer_views.list_transfers)] == [offered.id]
+    assert [t.id for t in desk("nepacs_manager").do(views.list_transfers)] == [offered.id]
 
 
 # --- between the offer and the acceptance --------------------------------------------------------
@@ -242,7 +242,7 @@ def test_withdrawal_after_the_offer_halts_the_transfer_in_its_own_transaction(
     consent = transfer_consent(worker, world, case_id, IDENTITY, DataCategory.NEEDS)
     proposed = worker.do(transfers.propose_transfer, case_id, to_prison_code=RECEIVING_PRISON)
     offered = worker.do(transfers.offer_transfer, proposed.id)
-    assert [t.id for t in manager.do(transfer_views.list_transfers, open_only=True)] == [offered.id]
+    assert [t.id for t in manager.do(views.list_transfers, open_only=True)] == [offered.id]
 
     commits: list[dict[str, int]] = []
     with worker.session() as session:
@@ -275,10 +275,10 @@ def test_withdrawal_after_the_offer_halts_the_transfer_in_its_own_transaction(
     (offer,) = rows_of(all_rows, TransferOffer, TransferOffer.transfer_id == offered.id)
     assert offer.package_enc is None and offer.voided_at is not None
     assert _case_status(worker, case_id) == CaseStatus.ACTIVE.value
-    assert manager.do(transfer_views.list_transfers, open_only=True) == []
-    (seen,) = manager.do(transfer_views.list_transfers)
+    assert manager.do(views.list_transfers, open_only=True) == []
+    (seen,) = manager.do(views.list_transfers)
     assert seen.state is TransferState.HALTED and not seen.is_open
-    assert manager.do(transfer_views.read_transfer, offered.id).package is None
+    assert manager.do(views.read_transfer, offered.id).package is None
 
 
 def test_withdrawing_a_consent_the_transfer_does_not_rest_on_leaves_it_offered(
@@ -297,9 +297,9 @@ def test_receiver_sees_nothing_before_the_offer(desk, world, case_id):
     proposed = worker.do(transfers.propose_transfer, case_id, to_prison_code=RECEIVING_PRISON)
     for key in ("nepacs_manager", "nepacs_durham", "pact_manager", "pops_wakefield"):
         reader = desk(key)
-        assert reader.do(transfer_views.list_transfers) == [], key
+        assert reader.do(views.list_transfers) == [], key
         with pytest.raises(NotFound):
-            reader.do(transfer_views.read_transfer, proposed.id)
+            reader.do(views.read_transfer, proposed.id)
         with reader.session() as session:
             assert session.get(CaseTransfer, proposed.id) is None
             assert session.scalars(select(CaseTransferStep)).all() == []
@@ -332,7 +332,7 @@ def _with_grandmother(desk, world, case_id, **consent_overrides):
         **consent_overrides,
     )
     offered = offered_transfer(worker, world, IDENTITY)
-    package = desk("nepacs_manager").do(transfer_views.read_transfer, offered.id).package
+    package = desk("nepacs_manager").do(views.read_transfer, offered.id).package
     assert "Gwen Goeswith" in {m["name"] for m in package["members"]}
     return theirs, offered
 

@@ -1,4 +1,4 @@
-"""A family's objection to statistical use goes with its case (app.services.transfer_objection),
+"""A family's objection to statistical use goes with its case (app.services.transfers.objection),
 on both databases: POPS's Liverpool family said no to statistics; once NEPACS accepts the case,
 NEPACS's figures leave the family out too, from the day it said no, and count it as excluded.
 A family that never objected carries nothing (use in statistics is the default)."""
@@ -25,7 +25,7 @@ from app.domain.vocabulary import (
 )
 from app.models import Case, ConsentRecord, FamilyMember
 from app.services import transfers
-from app.services.consents import withdraw_consent
+from app.services.consent_withdrawal import withdraw_consent
 from app.services.family_file import add_member
 from app.services.metrics import quarter_figures
 from app.services.metrics_population import objecting_families

@@ -41,12 +41,13 @@ from app.models import (
     PersonInCustody,
 )
 from app.security.keyring import FieldDecryptionError, decrypt_field
-from app.services import casework, transfer_views, transfers
+from app.services import casework, transfers
 from app.services.cases import update_case
 from app.services.family_file import add_member
 from app.services.keys import keyring
 from app.services.referrals import MemberDetails
 from app.services.scope import case_for_work
+from app.services.transfers import views
 from app.services.vault import Vault, vault_for
 from tests.support.cases import TODAY, Desk, desks
 from tests.support.transfers import SENDER_CASE, offered_transfer, transfer_consent
@@ -138,7 +139,7 @@ def _member_consent(worker: Desk, world, family: WorkedFamily, who: uuid.UUID, *
 
 
 def _package_as_nepacs(desk, transfer_id) -> tuple[dict[str, Any], str]:
-    detail = desk("nepacs_manager").do(transfer_views.read_transfer, transfer_id)
+    detail = desk("nepacs_manager").do(views.read_transfer, transfer_id)
     assert detail.package is not None
     return detail.package, json.dumps(detail.package)
 
@@ -159,7 +160,7 @@ def test_nepacs_manager_sees_only_identity_when_that_is_all_the_family_agreed_to
     assert package["members"] == []
     for secret in (CONTACT_SUMMARY, NOTE_BODY, ACTION_TEXT, *PARTNER, *GRANDMOTHER, CHILD_NAME):
         assert secret not in text
-    detail = desk("nepacs_manager").do(transfer_views.read_transfer, offered.id)
+    detail = desk("nepacs_manager").do(views.read_transfer, offered.id)
     assert detail.offered_categories == ()
     assert detail.consents == ()  # the sender's per-person view never reaches the receiver
 

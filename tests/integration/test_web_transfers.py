@@ -26,7 +26,7 @@ from app.domain.vocabulary import ConsentPurpose, ContactKind, DataCategory
 from app.models import Case, CaseStatus, CaseTransfer
 from app.services import casework, transfers
 from app.services.audit import Origin
-from app.services.transfer_steps import steps_of
+from app.services.transfers.steps import steps_of
 from tests.conftest import csrf_from
 from tests.support.cases import Desk, desks, give_consent
 from tests.support.clock import DEFAULT_NOW

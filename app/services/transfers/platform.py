@@ -1,6 +1,6 @@
 """The platform's steps of a transfer (DESIGN.md section 6), taken by no user: halting the
 transfers a consent withdrawal leaves without the family's consent (in the withdrawal's own
-transaction, called by app.services.consents.withdraw_consent), and lapsing offers nobody
+transaction, called by app.services.consent_withdrawal.withdraw_consent), and lapsing offers nobody
 answered in time (a named system job, run per charity). Both end the transfer as a cancel or a
 decline does: the receiver's package voided, the sender's case given back.
 """
@@ -18,8 +18,8 @@ from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import Case, CaseTransfer
 from app.services.audit import Origin
 from app.services.reference import prisons_ever_served
-from app.services.transfer_steps import context_for, end_unaccepted, load_transfer, take_step
-from app.services.transfer_terms import consent_gate, offered_under
+from app.services.transfers import terms
+from app.services.transfers.steps import context_for, end_unaccepted, load_transfer, take_step
 from tenants.context import TenantContext
 from tenants.permissions import Role
 from tenants.system import acting_for
@@ -49,10 +49,10 @@ def halt_for_withdrawal(
     ).all()
     for transfer_id in live:
         row = load_transfer(session, transfer_id, lock=True)
-        terms: tuple[frozenset[uuid.UUID], frozenset[DataCategory]] = (frozenset(), frozenset())
+        offered: tuple[frozenset[uuid.UUID], frozenset[DataCategory]] = (frozenset(), frozenset())
         if row.state == TransferState.OFFERED.value:
             with acting_for(session, context_for(row, Party.RECEIVER, None)):
-                terms = offered_under(session, transfer_id)
+                offered = terms.offered_under(session, transfer_id)
             row = load_transfer(session, transfer_id, lock=True)
         if row.state != TransferState.OFFERED.value and not (
             purpose is ConsentPurpose.TRANSFER and recipient_charity_id == row.receiver_charity_id
@@ -61,7 +61,7 @@ def halt_for_withdrawal(
         case = session.scalar(select(Case).where(Case.id == case_id))
         assert case is not None
         # Any consent the package rests on (not only the person in custody's) halts it.
-        if consent_gate(session, case, row.receiver_charity_id, now.date()).keeps(*terms):
+        if terms.consent_gate(session, case, row.receiver_charity_id, now.date()).keeps(*offered):
             continue
         take_step(
             session,

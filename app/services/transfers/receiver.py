@@ -25,9 +25,10 @@ from app.services.audit import Origin
 from app.services.reference import serving_charity
 from app.services.referrals import normalise_prison_number
 from app.services.scope import READ_ONLY_STATUSES, require
-from app.services.transfer_objection import objection_of
-from app.services.transfer_package import PackageRefs, land_package, open_offer
-from app.services.transfer_steps import (
+from app.services.transfers import terms
+from app.services.transfers.objection import objection_of
+from app.services.transfers.package import PackageRefs, land_package, open_offer
+from app.services.transfers.steps import (
     TransferRefused,
     atomic,
     audit_transfer,
@@ -42,7 +43,6 @@ from app.services.transfer_steps import (
     store_step,
     take_step,
 )
-from app.services.transfer_terms import consent_gate, live_transfer_of, offered_under
 from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.guard import REVIEWED_BULK
@@ -163,7 +163,7 @@ def _match_case(
     ).all()
     for case, person in rows:
         if vault.open(person, "prison_number") == number:
-            return None if live_transfer_of(session, case.id) is not None else case.id
+            return None if terms.live_transfer_of(session, case.id) is not None else case.id
     return None
 
 
@@ -192,7 +192,7 @@ def accept_transfer(
         return Accepted(row, case_id, replayed=True)
     now = origin.clock()
     ids = _Ids.of(row)
-    terms = offered_under(session, ids.transfer)
+    offered = terms.offered_under(session, ids.transfer)
     # The family's consent, read again as the sender: it may have been withdrawn since the offer,
     # by the person in custody or by any adult whose details the package carries.
     with acting_for(session, context_for(row, Party.SENDER, context.user_id)):
@@ -200,7 +200,7 @@ def accept_transfer(
         gate_open = (
             case is not None
             and case.status not in READ_ONLY_STATUSES
-            and consent_gate(session, case, ids.receiver, now.date()).keeps(*terms)
+            and terms.consent_gate(session, case, ids.receiver, now.date()).keeps(*offered)
         )
         objection = objection_of(session, case, now.date()) if case is not None else None
         if objection is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.domain.transfers import Party, TransferState
 from app.models import Case, CaseTransferStep, Organisation, Prison
 from app.services.audit import Origin
-from app.services.transfer_views import (
+from app.services.transfers.views import (
     ANOTHER_CHARITY,
     TransferSummary,
     list_transfers,

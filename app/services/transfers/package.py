@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.models.base import new_id
 from app.services.referrals import FIRST_REVIEW_AFTER, _new_reference
-from app.services.transfer_objection import StatisticsObjection, carry_objection
+from app.services.transfers.objection import StatisticsObjection, carry_objection
 from app.services.vault import Vault
 from tenants.context import TenantContext
 
@@ -304,7 +304,7 @@ def land_package(
     ``prison_code``, with its provenance. Every field is sealed afresh under the receiver's key.
     The family's objection to statistical use, read as the sender at acceptance and put in the
     package's terms there (``PackageRefs.objection``), lands with it
-    (app.services.transfer_objection)."""
+    (app.services.transfers.objection)."""
     charity = context.charity_id
 
     def own(row: Any) -> Any:

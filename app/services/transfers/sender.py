@@ -20,8 +20,9 @@ from app.models.base import new_id
 from app.services.audit import Origin
 from app.services.reference import serving_charity
 from app.services.scope import require
-from app.services.transfer_package import cut_package, seal_offer
-from app.services.transfer_steps import (
+from app.services.transfers import terms
+from app.services.transfers.package import cut_package, seal_offer
+from app.services.transfers.steps import (
     PLATFORM,
     TransferRefused,
     atomic,
@@ -37,12 +38,6 @@ from app.services.transfer_steps import (
     replayed,
     store_step,
     take_step,
-)
-from app.services.transfer_terms import (
-    case_to_transfer,
-    consent_gate,
-    live_transfer_of,
-    wait_for_consent,
 )
 from app.services.vault import Vault
 from tenants.context import TenantContext
@@ -68,7 +63,7 @@ def propose_transfer(
     a case to the charity that serves ``to_prison_code`` today (or on ``serving_on``: the day of
     a movement, or of a contract change announced ahead). The receiver sees nothing yet."""
     require(context, Permission.CASE_WRITE)
-    case = case_to_transfer(session, case_id)
+    case = terms.case_to_transfer(session, case_id)
     today = serving_on or origin.clock().date()
     receiver = serving_charity(session, to_prison_code, today)
     if receiver is None:
@@ -77,7 +72,7 @@ def propose_transfer(
         raise InvalidInput(
             {"to_prison_code": ["your own charity serves that prison: no transfer is needed"]}
         )
-    if live_transfer_of(session, case.id) is not None:
+    if terms.live_transfer_of(session, case.id) is not None:
         raise Conflict("this case already has a transfer under way")
     user_id = None if platform else context.user_id
     started = machine.propose(
@@ -98,7 +93,7 @@ def propose_transfer(
         user_id=user_id,
         receiver_sees=False,
     )
-    wait_for_consent(session, row, case, started.steps[0], user_id)
+    terms.wait_for_consent(session, row, case, started.steps[0], user_id)
     audit_transfer(session, origin, row, context, "transfer.propose", both=False)
     if platform:
         notify(session, row, Party.SENDER, origin.clock())
@@ -125,9 +120,9 @@ def offer_transfer(
         return row
     if row.sender_case_id is None:
         raise TransferRefused("this request matched no case")
-    case = case_to_transfer(session, row.sender_case_id)
+    case = terms.case_to_transfer(session, row.sender_case_id)
     now = origin.clock()
-    gate = consent_gate(session, case, row.receiver_charity_id, now.date())
+    gate = terms.consent_gate(session, case, row.receiver_charity_id, now.date())
     # Shared with the receiver from this step on (the offer step included), never before.
     row.receiver_sees = gate.open
     take_step(
@@ -202,7 +197,7 @@ def grant_request(
     now = origin.clock()
     granted = decide(session, row, lambda t: machine.grant_request(t, str(context.user_id), now))
     store_step(session, row, granted, context.user_id)
-    wait_for_consent(session, row, case, granted.steps[-1], context.user_id)
+    terms.wait_for_consent(session, row, case, granted.steps[-1], context.user_id)
     return _answered(session, origin, row, context, "transfer.grant", now)
 
 

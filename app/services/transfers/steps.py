@@ -7,8 +7,8 @@ next step, stores it, audits it and notifies, in one transaction. Only ``offer_t
 ``tenants.system.acting_for``; every such step is recorded in both charities' audit chains, whose
 locks are taken in a fixed order so that two transfers never deadlock.
 
-Here, so that the use cases of each party (app.services.transfer_sender, transfer_receiver,
-transfer_platform) say only what is theirs: loading a transfer (locked for a step), which side
+Here, so that the use cases of each party (app.services.transfers.sender, .receiver and
+.platform) say only what is theirs: loading a transfer (locked for a step), which side
 a context is on and the narrowest context for each side, asking the machine and storing its
 step all or nothing, the replay of a retried step, the events in both chains, the notifications,
 and the end of a transfer that was not accepted.

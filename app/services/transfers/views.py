@@ -34,9 +34,9 @@ from app.models import (
 from app.services.audit import Origin
 from app.services.reference import serving_charity
 from app.services.scope import case_in_scope, record_event, require
-from app.services.transfer_package import Package, open_offer
-from app.services.transfer_steps import load_transfer, side_of, steps_of
-from app.services.transfer_terms import case_to_transfer, consent_gate, offered_categories
+from app.services.transfers import terms
+from app.services.transfers.package import Package, open_offer
+from app.services.transfers.steps import load_transfer, side_of, steps_of
 from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.permissions import Permission
@@ -222,7 +222,7 @@ def consent_status(
     session: Session, vault: Vault, case: Case, receiver: uuid.UUID, on: date
 ) -> tuple[tuple[PersonConsent, ...], tuple[DataCategory, ...], bool]:
     """Each person's consent to a transfer of ``case`` to ``receiver`` on ``on`` (sender side)."""
-    gate = consent_gate(session, case, receiver, on)
+    gate = terms.consent_gate(session, case, receiver, on)
     members = session.scalars(
         select(FamilyMember)
         .where(FamilyMember.family_id == case.family_id)
@@ -275,7 +275,7 @@ def read_transfer(
     if summary.side is Party.RECEIVER:
         offer = session.scalar(select(TransferOffer).where(TransferOffer.transfer_id == row.id))
         if offer is not None:
-            offered = offered_categories(offer)
+            offered = terms.offered_categories(offer)
             if summary.state is TransferState.OFFERED:
                 package = open_offer(vault, offer)
         receiver_case_id = session.scalar(select(Case.id).where(Case.transfer_id == row.id))
@@ -324,7 +324,7 @@ def check_proposal(
     """For the propose form: the charity serving ``to_prison_code`` today and whether the
     family's consents already let the case go there. Audited as a read of the case."""
     require(context, Permission.CASE_WRITE)
-    case = case_to_transfer(session, case_id)
+    case = terms.case_to_transfer(session, case_id)
     today = origin.clock().date()
     receiver = serving_charity(session, to_prison_code, today)
     if receiver is None or receiver == case.charity_id:

@@ -3,6 +3,9 @@ with no other transfer under way), and under what consent, read through the fami
 records in the sender's context (the gate of app.domain.transfer_consent), or, once offered, the
 consents and categories the offer was cut under. Shared by the use cases of every party, and by
 the reads that show a sender where its family's consent stands.
+
+Every caller asks the gate through this module (``terms.consent_gate``), never through a copy of
+the name, so that it is looked up in one place (where the negative control forces it open).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from app.models import Case, CaseTransfer, ConsentRecord, TransferOffer
 from app.models.transfers import LIVE_STATES
 from app.services.consents import consent_facts
 from app.services.scope import READ_ONLY_STATUSES
-from app.services.transfer_package import people_of
-from app.services.transfer_steps import take_step
+from app.services.transfers.package import people_of
+from app.services.transfers.steps import take_step
 
 
 def case_to_transfer(session: Session, case_id: uuid.UUID) -> Case:
