@@ -2,9 +2,11 @@
 case lists and writing notes and contacts, and a driver taking a transfer from proposal to
 acceptance now and then, each alternately from one charity to the other.
 
-Every write carries a marker of its own in its text (``SOAK-pops-n-000042``) and is recorded
-with what the client learnt of it: a 2xx, an error status, or no answer at all (the connection
-was cut or timed out: the write may or may not have happened). Every response body is scanned
+Every write carries a marker of its own in its text (``SOAK-pops-n-000042``) and an
+``Idempotency-Key`` of its own, and is retried with that key while unanswered or 5xx (the service
+promises that a retry writes nothing twice); it is recorded with what the client learnt of it in
+the end: a 2xx, an error status, or no answer at all (the connection was cut or timed out: the
+write may or may not have happened), and how many tries that took. Every response body is scanned
 for the ids and markers it carries, so that afterwards each can be traced to its charity.
 """
 
@@ -76,8 +78,9 @@ class Write:
     charity: str
     user: str
     case_id: str
-    outcome: str  # ok, error, unknown
-    detail: str  # the status, or the failure's name
+    outcome: str  # ok, error, unknown: what the last try learnt
+    detail: str  # the last try's status, or its failure's name
+    tries: int = 1  # more than one: an earlier try was unanswered or 5xx, and was retried
 
 
 @dataclass(frozen=True)
@@ -218,12 +221,33 @@ class Caseworker(threading.Thread):
         self._write("contact", marker, case_id, "contacts", body)
 
     def _write(self, kind: str, marker: str, case_id: str, path: str, body: Any) -> None:
-        answer = self.api.call(self.user, "POST", f"/api/v1/cases/{case_id}/{path}", body)
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        url = f"/api/v1/cases/{case_id}/{path}"
+        answer, tries = until_answered(self.api, self.user, url, key, body)
         detail = str(answer.status) if answer.status is not None else answer.failure
         write = Write(
-            kind, marker, self.user.charity, self.user.key, case_id, answer.outcome, detail
+            kind, marker, self.user.charity, self.user.key, case_id, answer.outcome, detail, tries
         )
         self.api.recorder.wrote(write)
+
+
+# A write is tried this many times with one key before its outcome is left unknown.
+TRIES = 5
+
+
+def until_answered(
+    api: Api, user: User, path: str, key: dict[str, str], body: Any = None
+) -> tuple[Answer, int]:
+    """POST with one idempotency key until answered other than 5xx (at most TRIES tries, a
+    second apart); the last answer and how many tries it took. A retry of a write that was done
+    answers as the first did and writes nothing (docs/decisions.md, "Idempotency keys")."""
+    for tries in range(1, TRIES + 1):
+        answer = api.call(user, "POST", path, body, headers=key)
+        if answer.status is not None and not (500 <= answer.status < 600):
+            break
+        if tries < TRIES:
+            time.sleep(1)
+    return answer, tries
 
 
 @dataclass(frozen=True)
@@ -242,8 +266,8 @@ class TransferDriver(threading.Thread):
     the receiving charity, a proposal, an offer and an acceptance, each direction in turn.
 
     Offer and accept carry an ``Idempotency-Key`` and are retried with the same key when no
-    answer came (the service promises exactly once); an earlier step that fails ends that
-    transfer where it stands."""
+    answer came or a 5xx (the service promises exactly once); an earlier step that fails ends
+    that transfer where it stands."""
 
     def __init__(
         self, api: Api, routes: tuple[Route, ...], every: float, stop: threading.Event
@@ -320,16 +344,9 @@ class TransferDriver(threading.Thread):
         return answer.json()
 
     def _exactly_once(self, user: User, path: str, key: dict[str, str]) -> tuple[str, int]:
-        """POST with one idempotency key until answered (at most five tries); the last
-        outcome and how many tries it took."""
-        outcome = "unknown"
-        for tries in range(1, 6):
-            answer = self.api.call(user, "POST", path, headers=key)
-            outcome = answer.outcome
-            if answer.status is not None and not (500 <= answer.status < 600):
-                return outcome, tries
-            time.sleep(1)
-        return outcome, tries
+        """POST with one idempotency key until answered; the last outcome and the tries."""
+        answer, tries = until_answered(self.api, user, path, key)
+        return answer.outcome, tries
 
 
 class _Stopped(Exception):

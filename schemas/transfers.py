@@ -93,9 +93,10 @@ class TransferListQuery(InputSchema):
 
 
 class IdempotencyHeaders(Schema):
-    """The API's ``Idempotency-Key`` header (offer, accept): a retry with the same key answers
-    as the first request did and changes nothing. Not an allowlist like ``InputSchema``: every
-    request carries other headers (Authorization, Host...), so undeclared ones are ignored."""
+    """The API's ``Idempotency-Key`` header (offer, accept, a note, a contact): a retry with the
+    same key answers as the first request did and changes nothing. Not an allowlist like
+    ``InputSchema``: every request carries other headers (Authorization, Host...), so undeclared
+    ones are ignored."""
 
     class Meta:
         unknown = EXCLUDE
@@ -104,5 +105,5 @@ class IdempotencyHeaders(Schema):
         data_key="Idempotency-Key",
         load_default=None,
         validate=IDEMPOTENCY_KEY,
-        metadata={"description": "any token of your own making, new for each intended step"},
+        metadata={"description": "any token of your own making, new for each intended write"},
     )

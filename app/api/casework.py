@@ -1,7 +1,9 @@
 """``/api/v1/cases/<id>/...``: the family file and the day's work on a case, as JSON.
 
 Each write adds to one open case you may see and answers 201 with the record as stored in clear
-(``schemas.casework_out``); a closed case answers 409, a case that is not yours 404.
+(``schemas.casework_out``); a closed case answers 409, a case that is not yours 404. Notes and
+contacts take an optional ``Idempotency-Key`` header, so a retried request answers as the first
+did and writes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import RAISE
+from marshmallow import EXCLUDE, RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
 from app.models import ActionItem, CaseNote, Contact, FamilyMember, OutcomeAssessment
@@ -35,7 +37,11 @@ from schemas.casework_out import (
     MemberRecord,
     NoteRecord,
 )
+from schemas.transfers import IdempotencyHeaders
 from tenants.flask import require_context, tenant_session
+
+# Headers are read leniently (undeclared ones are ignored); the key itself is validated.
+HEADERS = {"location": "headers", "unknown": EXCLUDE}
 
 blp = ApiBlueprint(
     "case_work",
@@ -75,24 +81,46 @@ class Members(MethodView):
 @blp.route("/contacts")
 class Contacts(MethodView):
     @blp.arguments(ContactIn, unknown=RAISE)
+    @blp.arguments(IdempotencyHeaders, **HEADERS)
     @blp.response(201, ContactRecord)
     @blp.errors(*WRITE)
-    def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Contact:
-        """Record a contact with the family on a day between the case's opening and today."""
+    def post(self, data: dict[str, Any], headers: dict[str, Any], case_id: uuid.UUID) -> Contact:
+        """Record a contact with the family on a day between the case's opening and today.
+
+        A retry with the same ``Idempotency-Key`` (yours, on this case) answers 201 with the
+        contact the first request recorded and records nothing; the same key with another
+        contact answers 422."""
         return casework.add_contact(
-            tenant_session(), require_context(), request_origin(), request_vault(), case_id, **data
+            tenant_session(),
+            require_context(),
+            request_origin(),
+            request_vault(),
+            case_id,
+            **data,
+            idempotency_key=headers["idempotency_key"],
         )
 
 
 @blp.route("/notes")
 class Notes(MethodView):
     @blp.arguments(NoteIn, unknown=RAISE)
+    @blp.arguments(IdempotencyHeaders, **HEADERS)
     @blp.response(201, NoteRecord)
     @blp.errors(*WRITE)
-    def post(self, data: dict[str, Any], case_id: uuid.UUID) -> CaseNote:
-        """Add a case note; a note is kept encrypted and never edited."""
+    def post(self, data: dict[str, Any], headers: dict[str, Any], case_id: uuid.UUID) -> CaseNote:
+        """Add a case note; a note is kept encrypted and never edited.
+
+        A retry with the same ``Idempotency-Key`` (yours, on this case) answers 201 with the
+        note the first request added and adds nothing; the same key with another note answers
+        422."""
         return casework.add_note(
-            tenant_session(), require_context(), request_origin(), request_vault(), case_id, **data
+            tenant_session(),
+            require_context(),
+            request_origin(),
+            request_vault(),
+            case_id,
+            **data,
+            idempotency_key=headers["idempotency_key"],
         )
 
 

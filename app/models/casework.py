@@ -33,6 +33,20 @@ def recorded_by() -> Mapped[uuid.UUID]:
     return mapped_column(Uuid, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
 
 
+def idempotency_key_column() -> Mapped[str | None]:
+    """The API's ``Idempotency-Key`` of the request that wrote the row (NULL when none was sent),
+    kept on the row it produced, as a transfer step keeps its own (docs/decisions.md)."""
+    return mapped_column(String(80), nullable=True)
+
+
+def idempotency_index(table: str, author: str) -> Index:
+    """One row per key, per author, per case, per charity: a retry finds its first row, and
+    since the charity leads the key, one charity's key can never collide with (and so reveal)
+    another's (DESIGN.md section 3). Rows without a key (NULL) never collide."""
+    columns = ("charity_id", "case_id", author, "idempotency_key")
+    return Index(f"ix_{table}_{'_'.join(columns)}", *columns, unique=True)
+
+
 class Contact(RandomId, Timestamps, TenantOwned, Base):
     """A dated interaction with the family."""
 
@@ -55,6 +69,8 @@ class Contact(RandomId, Timestamps, TenantOwned, Base):
         CheckConstraint(
             "duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 1440", name="duration"
         ),
+        # A retried request finds the contact it wrote; see idempotency_index().
+        idempotency_index("contacts", "recorded_by"),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
@@ -66,6 +82,7 @@ class Contact(RandomId, Timestamps, TenantOwned, Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary_enc: Mapped[bytes | None] = sealed()
     recorded_by: Mapped[uuid.UUID] = recorded_by()
+    idempotency_key: Mapped[str | None] = idempotency_key_column()
 
 
 class OutcomeAssessment(RandomId, Timestamps, TenantOwned, Base):
@@ -129,9 +146,11 @@ class CaseNote(RandomId, TenantOwned, Base):
         UniqueConstraint("charity_id", "id"),
         tenant_fk("case_id", "cases"),
         Index("ix_case_notes_charity_id_case_id", "charity_id", "case_id"),
+        idempotency_index("case_notes", "written_by"),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     body_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     written_by: Mapped[uuid.UUID] = recorded_by()
+    idempotency_key: Mapped[str | None] = idempotency_key_column()

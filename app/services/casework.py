@@ -2,29 +2,49 @@
 
 Each use case adds rows to one open case in scope and one audit event naming the case and the
 new record, committed together.
+
+A note or a contact may carry the API's ``Idempotency-Key``, kept on the row it wrote: a retry by
+the same worker on the same case with the same key and the same content answers with that row
+and writes nothing (no row, no audit event: the answer holds no personal data the caller did not
+just send); the same key with other content is refused. Two requests racing with one key both
+pass the look-up, and the unique key on the row stops the second insert: it rolls back and
+answers as a retry. Another worker's or another case's use of the same key is a key of its own.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.outcomes import DEFAULT_FRAMEWORK, frameworks
 from app.domain.vocabulary import ActionOwner, ActionStatus, ContactKind
-from app.models import ActionItem, CaseNote, Contact, OutcomeAssessment, OutcomeScore
+from app.models import ActionItem, Case, CaseNote, Contact, OutcomeAssessment, OutcomeScore
 from app.models.base import new_id
 from app.services.audit import Origin
-from app.services.scope import case_for_work, record_event
+from app.services.scope import (
+    READ_ONLY_STATUSES,
+    case_for_work,
+    case_in_scope,
+    record_event,
+    require,
+)
 from app.services.vault import Vault
 from tenants.context import TenantContext
+from tenants.permissions import Permission
 
 # Free text stays a note, not a file: long enough for a session's write-up.
 LONGEST_TEXT = 5000
+# The key reaches these use cases only as the API's header, so a refusal names the header.
+KEY_FIELD = "Idempotency-Key"
+
+Keyed = TypeVar("Keyed", CaseNote, Contact)
 
 
 def _not_ahead(day: date, today: date, opened_on: date, field: str) -> dict[str, list[str]]:
@@ -33,6 +53,63 @@ def _not_ahead(day: date, today: date, opened_on: date, field: str) -> dict[str,
     if day < opened_on:
         return {field: ["the date cannot be before the case opened"]}
     return {}
+
+
+def _case_to_add_to(session: Session, context: TenantContext, case_id: uuid.UUID) -> Case:
+    """The case in scope, for a role that writes case work; open or not (a retry of a write made
+    before the case closed still answers as it did)."""
+    require(context, Permission.CASE_WRITE)
+    return case_in_scope(session, case_id)
+
+
+def _still_open(case: Case) -> None:
+    if case.status in READ_ONLY_STATUSES:
+        raise Conflict("this case is closed: reopen it or open a new case")
+
+
+def _as_sealed(text: str | None) -> str | None:
+    """What ``Vault.seal`` keeps of ``text``: stripped, and nothing for blank."""
+    return text.strip() if text is not None and text.strip() else None
+
+
+def _replay(row: Keyed, same: bool, what: str) -> Keyed:
+    """The first answer to a retried request, or the refusal of a key reused for other content."""
+    if not same:
+        raise InvalidInput(
+            {KEY_FIELD: [f"this key was already used for another {what}: send a new key"]}
+        )
+    return row
+
+
+def _insert_once(session: Session, row: Keyed, earlier: Callable[[], Keyed | None]) -> Keyed | None:
+    """Insert ``row`` (None), or find that a request with the same key committed first and
+    return its row. The look-up before missed it (both were in flight), so the unique key
+    refused this insert: the transaction is rolled back and ``earlier()`` must now find the
+    winner's row, else the refusal was another and is raised."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        winner = earlier()
+        if winner is None:
+            raise
+        return winner
+    return None
+
+
+def _keyed_contact(
+    session: Session, case_id: uuid.UUID, user_id: uuid.UUID | None, key: str | None
+) -> Contact | None:
+    if key is None:
+        return None
+    return session.scalar(
+        select(Contact).where(
+            Contact.case_id == case_id,
+            Contact.recorded_by == user_id,
+            Contact.idempotency_key == key,
+        )
+    )
 
 
 def add_contact(
@@ -49,8 +126,41 @@ def add_contact(
     children_count: int | None = None,
     duration_minutes: int | None = None,
     summary: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Contact:
-    case = case_for_work(session, context, case_id)
+    """Record a contact; with ``idempotency_key``, at most once (see the module's docstring)."""
+    case = _case_to_add_to(session, context, case_id)
+    # Plain values: a rolled-back race expires the loaded rows.
+    case_id, user_id = case.id, context.user_id
+    content = (
+        ContactKind(kind).value,
+        occurred_on,
+        first_time_visitor,
+        children_present,
+        children_count,
+        duration_minutes,
+        _as_sealed(summary),
+    )
+
+    def earlier() -> Contact | None:
+        return _keyed_contact(session, case_id, user_id, idempotency_key)
+
+    def replay(row: Contact) -> Contact:
+        stored = (
+            row.kind,
+            row.occurred_on,
+            row.first_time_visitor,
+            row.children_present,
+            row.children_count,
+            row.duration_minutes,
+            vault.open(row, "summary"),
+        )
+        return _replay(row, stored == content, "contact")
+
+    retried = earlier()
+    if retried is not None:
+        return replay(retried)
+    _still_open(case)
     today = origin.clock().date()
     errors = _not_ahead(occurred_on, today, case.opened_on, "occurred_on")
     if first_time_visitor and kind is not ContactKind.VISIT:
@@ -73,13 +183,29 @@ def add_contact(
         children_count=children_count,
         duration_minutes=duration_minutes,
         recorded_by=context.user_id,
+        idempotency_key=idempotency_key,
     )
     vault.seal(contact, "summary", summary)
-    session.add(contact)
-    session.flush()
+    winner = _insert_once(session, contact, earlier)
+    if winner is not None:
+        return replay(winner)
     record_event(session, context, origin, "contact.create", "contact", [case.id, contact.id])
     session.commit()
     return contact
+
+
+def _keyed_note(
+    session: Session, case_id: uuid.UUID, user_id: uuid.UUID | None, key: str | None
+) -> CaseNote | None:
+    if key is None:
+        return None
+    return session.scalar(
+        select(CaseNote).where(
+            CaseNote.case_id == case_id,
+            CaseNote.written_by == user_id,
+            CaseNote.idempotency_key == key,
+        )
+    )
 
 
 def add_note(
@@ -90,8 +216,22 @@ def add_note(
     case_id: uuid.UUID,
     *,
     body: str,
+    idempotency_key: str | None = None,
 ) -> CaseNote:
-    case = case_for_work(session, context, case_id)
+    """Add a note; with ``idempotency_key``, at most once (see the module's docstring)."""
+    case = _case_to_add_to(session, context, case_id)
+    case_id, user_id = case.id, context.user_id
+
+    def earlier() -> CaseNote | None:
+        return _keyed_note(session, case_id, user_id, idempotency_key)
+
+    def replay(row: CaseNote) -> CaseNote:
+        return _replay(row, vault.open(row, "body") == _as_sealed(body), "note")
+
+    retried = earlier()
+    if retried is not None:
+        return replay(retried)
+    _still_open(case)
     if not body.strip():
         raise InvalidInput({"body": ["write the note"]})
     if len(body) > LONGEST_TEXT:
@@ -103,10 +243,12 @@ def add_note(
         case_id=case.id,
         written_at=origin.clock(),
         written_by=context.user_id,
+        idempotency_key=idempotency_key,
     )
     vault.seal(note, "body", body)
-    session.add(note)
-    session.flush()
+    winner = _insert_once(session, note, earlier)
+    if winner is not None:
+        return replay(winner)
     record_event(session, context, origin, "note.create", "case_note", [case.id, note.id])
     session.commit()
     return note
