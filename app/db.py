@@ -11,6 +11,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from app.domain.clock import Clock, system_clock
 from app.models.base import Timestamps
+from app.services.keys import DATA_KEY_CACHE, DataKeyCache
 from app.services.quarter_locks import install_quarter_lock
 from tenants.guard import install_orm_guard
 from tenants.postgres import install_rls_context
@@ -64,8 +65,11 @@ def make_session_factory(
 
     ``walls=False`` is for the schema owner's connection and the benchmarks' baseline.
     """
+    # Every session of the factory shares its one DataKeyCache (app.services.keys).
     factory = sessionmaker(
-        bind=engine, expire_on_commit=False, info={"on_bind": [], "clock": clock}
+        bind=engine,
+        expire_on_commit=False,
+        info={"on_bind": [], "clock": clock, DATA_KEY_CACHE: DataKeyCache()},
     )
     install_timestamps(factory, clock)
     if walls:

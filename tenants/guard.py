@@ -14,9 +14,11 @@ see case rows through the ORM.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, func, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
@@ -65,6 +67,46 @@ def _touches_tenant_table(statement: Any) -> bool:
     )
 
 
+# What the guard learns about a statement object, kept for as long as the object lives: whether
+# it reaches a tenant-owned table, and its scoped form per criteria. A statement never changes
+# once built (SQLAlchemy's statements are immutable; each method returns a copy), so a statement
+# built once and run again and again (app.services.family_records) is walked once, and its scoped
+# form keeps its cache key, instead of both being worked out again on every run (issue 13).
+_TOUCHES: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+_SCOPED: WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = WeakKeyDictionary()
+# Contexts whose scoped forms one statement keeps; past this, the oldest is dropped.
+SCOPED_PER_STATEMENT = 64
+# Request threads share both tables.
+_LEARNT = threading.Lock()
+
+
+def _touches(statement: Any) -> bool:
+    with _LEARNT:
+        try:
+            known = _TOUCHES.get(statement)
+        except TypeError:  # not weakly referenceable: worked out each time
+            return _touches_tenant_table(statement)
+    if known is None:
+        known = _touches_tenant_table(statement)
+        with _LEARNT:
+            _TOUCHES[statement] = known
+    return known
+
+
+def _scoped(statement: Any, key: tuple[Any, ...], criteria: tuple[Any, ...]) -> Any:
+    with _LEARNT:
+        try:
+            forms = _SCOPED.setdefault(statement, {})
+        except TypeError:
+            return statement.options(*criteria)
+        scoped = forms.get(key)
+        if scoped is None:
+            if len(forms) >= SCOPED_PER_STATEMENT:
+                del forms[next(iter(forms))]
+            scoped = forms[key] = statement.options(*criteria)
+    return scoped
+
+
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -72,26 +114,29 @@ def _scope_statement(state: ORMExecuteState) -> None:
         # Refreshing attributes of an object already loaded under this same scope.
         return
     context = current_tenant(state.session)
-    touches = _touches_tenant_table(state.statement)
+    touches = _touches(state.statement)
     if not touches:
         return
     if context is None:
         raise NoTenantContext("tenant-owned data queried with no tenant context bound")
     if (state.is_update or state.is_delete) and not state.execution_options.get(REVIEWED_BULK):
         raise TenantBulkStatement("bulk UPDATE or DELETE of tenant-owned rows is not allowed here")
-    state.statement = state.statement.options(*_criteria(state.session, context))
+    key, criteria = _criteria(state.session, context)
+    state.statement = _scoped(state.statement, key, criteria)
 
 
-def _criteria(session: Session, context: TenantContext) -> tuple[Any, ...]:
-    """The loader criteria for ``context``, built once per session and context and reused by
-    each statement until the context changes: building them (the lambdas' analysis and their
-    bound values) was most of the guard's cost per statement (issue 13)."""
+def _criteria(session: Session, context: TenantContext) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What the criteria for ``context`` depend on, and the criteria, built once per session
+    and context and reused by each statement until the context changes: building them (the
+    lambdas' analysis and their bound values) was most of the guard's cost per statement
+    (issue 13)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
+    key = (context.charity_id, tuple(sorted(context.prison_codes)), postgresql)
     cached = session.info.get(CRITERIA_KEY)
-    if cached is not None and cached[0] == (context, postgresql):
-        return cached[1]  # type: ignore[no-any-return]
+    if cached is not None and cached[0] == key:
+        return cached  # type: ignore[no-any-return]
     charity_id = context.charity_id
-    prisons = list(sorted(context.prison_codes))
+    prisons = list(key[1])
     # On PostgreSQL row-level security applies the same prison rule. Written as IN there too, the
     # planner multiplies the two selectivities, underestimates the visible rows by the prisons'
     # share, and sorts every visible case instead of walking the newest-first index;
@@ -117,8 +162,8 @@ def _criteria(session: Session, context: TenantContext) -> tuple[Any, ...]:
             track_closure_variables=False,
         ),
     )
-    session.info[CRITERIA_KEY] = ((context, postgresql), options)
-    return options
+    session.info[CRITERIA_KEY] = (key, options)
+    return key, options
 
 
 def shared_rows(charity_id: uuid.UUID, prisons: list[str]) -> Callable[[Any], Any]:

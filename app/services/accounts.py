@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.errors import DomainError, InvalidInput
 from app.models import ApiToken, Organisation, User, UserPrison, WebSession
@@ -429,12 +429,21 @@ def create_api_token(
     return secret, token
 
 
+# The token, its user and the user's prisons (their tenant context) in one statement (issue
+# 13): the prisons were a second, selectin load. Built once: only the digest changes.
+TOKEN_WITH_USER = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user).joinedload(User.prison_links))
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
     """The active user a live token belongs to, or None. Refusals (revoked, expired, inactive)
     are read on every request; ``last_used_at`` is written only when it is older than
     ``TOKEN_USE_RESOLUTION``, so a busy client does not turn every read into a write (and, on
     SQLite, a turn of the database's one write lock)."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    token = session.scalars(TOKEN_WITH_USER, {"digest": token_digest(secret)}).unique().first()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if not token.user.active:

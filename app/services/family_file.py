@@ -3,36 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from app.domain.consent import state_of, withdrawals
-from app.domain.errors import InvalidInput
+from app.domain.consent import ConsentFacts, state_of, withdrawals
+from app.domain.errors import InvalidInput, NotFound
 from app.domain.outcomes import Scored, distance_travelled
 from app.domain.vocabulary import ActionStatus
 from app.models import (
     ActionItem,
     Case,
-    CaseNeed,
     CaseNote,
     CaseStatus,
     ConsentRecord,
     Contact,
     Family,
     FamilyMember,
-    Organisation,
-    OutcomeAssessment,
-    OutcomeScore,
     PersonInCustody,
-    User,
+    Prison,
 )
 from app.services.audit import Origin
 from app.services.consents import consent_facts
+from app.services.family_records import Part, family_records
 from app.services.referrals import MemberDetails, member_errors, new_member
-from app.services.scope import case_for_work, case_in_scope, record_event, require
+from app.services.scope import case_for_work, record_event, require
 from app.services.transfers.case_history import CaseTransfers, case_transfers
 from app.services.vault import Vault
 from tenants.context import TenantContext
@@ -140,6 +140,16 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class OtherCase:
+    """Another case of the same family, as the family page lists it."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    opened_on: date
+
+
+@dataclass(frozen=True)
 class FamilyFile:
     case: Case
     needs: tuple[str, ...]
@@ -153,182 +163,154 @@ class FamilyFile:
     consents: tuple[ConsentView, ...]
     timeline: tuple[TimelineEntry, ...]
     key_worker: str | None
-    other_cases: tuple[Case, ...] = field(default=())
+    other_cases: tuple[OtherCase, ...] = field(default=())
     transfers: CaseTransfers = field(default=CaseTransfers((), (), None))
+    # The case's prison, read with the case (the page's heading names it); None if unlisted.
+    prison: Prison | None = None
 
 
-def _staff_names(
-    session: Session, ids: set[uuid.UUID | None], charity_id: uuid.UUID
-) -> dict[uuid.UUID, str]:
+# The case in scope with its prison, in one statement; a case outside the walls is missing.
+CASE_WITH_PRISON = (
+    select(Case, Prison)
+    .outerjoin(Prison, Prison.code == Case.prison_code)
+    .where(Case.id == bindparam("case_id"))
+)
+
+
+def _staff_names(rows: Sequence[Row[Any]], charity_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Who recorded what. Records that came by transfer keep their authors' ids (provenance),
     but another charity's staff are never named here: they read as that charity's staff."""
-    wanted = {user_id for user_id in ids if user_id is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.id, User.display_name, User.organisation_id, Organisation.name)
-        .join(Organisation, Organisation.id == User.organisation_id)
-        .where(User.id.in_(wanted))
-    )
-    return {
-        user_id: name if organisation_id == charity_id else f"{charity} staff"
-        for user_id, name, organisation_id, charity in rows
-    }
+    return {row.u1: row.s1 if row.u2 == charity_id else f"{row.s2} staff" for row in rows}
 
 
-def person_view(vault: Vault, person: PersonInCustody) -> PersonView:
+def _person_view(vault: Vault, charity_id: uuid.UUID, row: Row[Any]) -> PersonView:
+    def open_(field: str, blob: Any) -> str | None:
+        return vault.open_field(charity_id, PersonInCustody.__tablename__, field, row.u1, blob)
+
     return PersonView(
-        id=person.id,
-        name=vault.open(person, "name"),
-        prison_number=vault.open(person, "prison_number"),
-        date_of_birth=_date(vault.open(person, "date_of_birth")),
-        expected_release_on=person.expected_release_on,
-        prison_code=person.prison_code,
+        id=row.u1,
+        name=open_("name", row.b1),
+        prison_number=open_("prison_number", row.b2),
+        date_of_birth=_date(open_("date_of_birth", row.b3)),
+        expected_release_on=row.d1,
+        prison_code=row.s1,
     )
 
 
-def member_view(vault: Vault, member: FamilyMember) -> MemberView:
+def _member_view(vault: Vault, charity_id: uuid.UUID, row: Row[Any]) -> MemberView:
+    def open_(field: str, blob: Any) -> str | None:
+        return vault.open_field(charity_id, FamilyMember.__tablename__, field, row.u1, blob)
+
     return MemberView(
-        id=member.id,
-        kind=member.kind,
-        relationship=member.relationship,
-        name=vault.open(member, "name"),
-        date_of_birth=_date(vault.open(member, "date_of_birth")),
-        age_band=member.age_band,
-        phone=vault.open(member, "phone"),
-        email=vault.open(member, "email"),
-        address=vault.open(member, "address"),
-        is_main_contact=member.is_main_contact,
+        id=row.u1,
+        kind=row.s1,
+        relationship=row.s2,
+        name=open_("name", row.b1),
+        date_of_birth=_date(open_("date_of_birth", row.b2)),
+        age_band=row.s3,
+        phone=open_("phone", row.b3),
+        email=open_("email", row.b4),
+        address=open_("address", row.b5),
+        is_main_contact=row.f1,
     )
+
+
+def _consent_facts(row: Row[Any]) -> ConsentFacts:
+    # consent_facts reads a stored record's attributes; the row holds the same values.
+    stored = ConsentRecord(
+        id=row.u1,
+        family_member_id=row.u3,
+        purpose=row.s2,
+        decision=row.s4,
+        categories=row.s3,
+        valid_from=row.d1,
+        expires_on=row.d2,
+        recipient_charity_id=row.u5,
+        withdraws_id=row.u6,
+    )
+    return consent_facts(stored)
 
 
 def _load(
     session: Session, vault: Vault, case: Case, today: date, moves: CaseTransfers
 ) -> FamilyFile:
-    # One statement for both; the walls scope each side of the join.
-    family, person = session.execute(
-        select(Family, PersonInCustody)
-        .join(PersonInCustody, PersonInCustody.id == Family.person_in_custody_id)
-        .where(Family.id == case.family_id)
-    ).one()
-    members = session.scalars(
-        select(FamilyMember)
-        .where(FamilyMember.family_id == family.id)
-        .order_by(FamilyMember.is_main_contact.desc(), FamilyMember.kind, FamilyMember.created_at)
-    ).all()
-    needs = tuple(
-        session.scalars(
-            select(CaseNeed.need).where(CaseNeed.case_id == case.id).order_by(CaseNeed.need)
-        )
-    )
-    contacts = session.scalars(
-        select(Contact)
-        .where(Contact.case_id == case.id)
-        .order_by(Contact.occurred_on.desc(), Contact.created_at.desc())
-    ).all()
-    assessments = session.scalars(
-        select(OutcomeAssessment)
-        .where(OutcomeAssessment.case_id == case.id)
-        .order_by(OutcomeAssessment.assessed_on, OutcomeAssessment.created_at)
-    ).all()
-    scores: dict[uuid.UUID, dict[str, int]] = {a.id: {} for a in assessments}
-    if assessments:
-        for row in session.scalars(
-            select(OutcomeScore).where(OutcomeScore.assessment_id.in_(list(scores)))
-        ):
-            scores[row.assessment_id][row.area] = row.score
-    actions = session.scalars(
-        select(ActionItem)
-        .where(ActionItem.case_id == case.id)
-        .order_by(ActionItem.status, ActionItem.due_on, ActionItem.created_at)
-    ).all()
-    notes = session.scalars(
-        select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.written_at.desc())
-    ).all()
-    consents = session.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.case_id == case.id)
-        .order_by(ConsentRecord.recorded_at.desc())
-    ).all()
-    other_cases = session.scalars(
-        select(Case)
-        .where(Case.family_id == family.id, Case.id != case.id)
-        .order_by(Case.opened_on.desc())
-    ).all()
-    names = _staff_names(
-        session,
-        {case.key_worker_id}
-        | {c.recorded_by for c in contacts}
-        | {a.recorded_by for a in assessments}
-        | {n.written_by for n in notes}
-        | {c.recorded_by for c in consents},
-        case.charity_id,
-    )
-    facts = [consent_facts(record) for record in consents]
+    found = family_records(session, case.id, case.family_id, case.key_worker_id)
+    charity_id = case.charity_id
+    if not found[Part.PERSON]:
+        raise NoResultFound("the case's family has no person in custody in scope")
+    scores: dict[uuid.UUID, dict[str, int]] = {a.u1: {} for a in found[Part.ASSESSMENT]}
+    for row in found[Part.SCORE]:
+        scores[row.u1][row.s1] = row.i1
+    names = _staff_names(found[Part.STAFF], charity_id)
+    consents = found[Part.CONSENT]
+    facts = [_consent_facts(row) for row in consents]
     withdrawn = withdrawals(facts)
     states = {fact.id: state_of(fact, today, withdrawn) for fact in facts}
 
+    def open_(table: str, field: str, row: Row[Any]) -> str | None:
+        return vault.open_field(charity_id, table, field, row.u1, row.b1)
+
     contact_views = tuple(
         ContactView(
-            id=c.id,
-            kind=c.kind,
-            occurred_on=c.occurred_on,
-            first_time_visitor=c.first_time_visitor,
-            children_present=c.children_present,
-            children_count=c.children_count,
-            duration_minutes=c.duration_minutes,
-            summary=vault.open(c, "summary"),
-            recorded_by=names.get(c.recorded_by, "unknown"),
+            id=c.u1,
+            kind=c.s1,
+            occurred_on=c.d1,
+            first_time_visitor=c.f1,
+            children_present=c.f2,
+            children_count=c.i1,
+            duration_minutes=c.i2,
+            summary=open_(Contact.__tablename__, "summary", c),
+            recorded_by=names.get(c.u2, "unknown"),
         )
-        for c in contacts
+        for c in found[Part.CONTACT]
     )
     assessment_views = tuple(
-        AssessmentView(a.id, a.framework, a.assessed_on, scores[a.id], names.get(a.recorded_by, ""))
-        for a in assessments
+        AssessmentView(a.u1, a.s1, a.d1, scores[a.u1], names.get(a.u2, ""))
+        for a in found[Part.ASSESSMENT]
     )
     action_views = tuple(
         ActionView(
-            id=a.id,
-            description=vault.open(a, "description"),
-            owner=a.owner,
-            due_on=a.due_on,
-            status=a.status,
-            completed_on=a.completed_on,
-            overdue=a.status == ActionStatus.OPEN and a.due_on is not None and a.due_on < today,
-            created_at=a.created_at,
+            id=a.u1,
+            description=open_(ActionItem.__tablename__, "description", a),
+            owner=a.s1,
+            due_on=a.d1,
+            status=a.s2,
+            completed_on=a.d2,
+            overdue=a.s2 == ActionStatus.OPEN and a.d1 is not None and a.d1 < today,
+            created_at=a.t1,
         )
-        for a in actions
+        for a in found[Part.ACTION]
     )
     note_views = tuple(
-        NoteView(n.id, vault.open(n, "body") or "", n.written_at, names.get(n.written_by, ""))
-        for n in notes
+        NoteView(n.u1, open_(CaseNote.__tablename__, "body", n) or "", n.t1, names.get(n.u2, ""))
+        for n in found[Part.NOTE]
     )
     consent_views = tuple(
         ConsentView(
-            id=r.id,
-            subject=r.subject,
-            family_member_id=r.family_member_id,
-            given_by_member_id=r.given_by_member_id,
-            purpose=r.purpose,
-            recipient_charity_id=r.recipient_charity_id,
-            categories=tuple(c for c in r.categories.split(",") if c),
-            decision=r.decision,
-            method=r.method,
-            verification=r.verification,
-            valid_from=r.valid_from,
-            expires_on=r.expires_on,
-            withdraws_id=r.withdraws_id,
-            state=states[r.id].value,
-            recorded_by=names.get(r.recorded_by, ""),
-            recorded_at=r.recorded_at,
+            id=r.u1,
+            subject=r.s1,
+            family_member_id=r.u3,
+            given_by_member_id=r.u4,
+            purpose=r.s2,
+            recipient_charity_id=r.u5,
+            categories=tuple(c for c in r.s3.split(",") if c),
+            decision=r.s4,
+            method=r.s5,
+            verification=r.s6,
+            valid_from=r.d1,
+            expires_on=r.d2,
+            withdraws_id=r.u6,
+            state=states[r.u1].value,
+            recorded_by=names.get(r.u2, ""),
+            recorded_at=r.t1,
         )
         for r in consents
     )
-    member_views = tuple(member_view(vault, m) for m in members)
+    member_views = tuple(_member_view(vault, charity_id, m) for m in found[Part.MEMBER])
     return FamilyFile(
         case=case,
-        needs=needs,
-        person=person_view(vault, person),
+        needs=tuple(n.s1 for n in found[Part.NEED]),
+        person=_person_view(vault, charity_id, found[Part.PERSON][0]),
         members=member_views,
         contacts=contact_views,
         assessments=assessment_views,
@@ -347,7 +329,7 @@ def _load(
             moves,
         ),
         key_worker=names.get(case.key_worker_id) if case.key_worker_id else None,
-        other_cases=tuple(other_cases),
+        other_cases=tuple(OtherCase(o.u1, o.s1, o.s2, o.d1) for o in found[Part.OTHER_CASE]),
         transfers=moves,
     )
 
@@ -430,9 +412,12 @@ def read_family(
 ) -> FamilyFile:
     """Everything about a case the context may see; one audit event names the case."""
     require(context, Permission.CASE_READ)
-    case = case_in_scope(session, case_id)
+    found = session.execute(CASE_WITH_PRISON, {"case_id": case_id}).first()
+    if found is None:
+        raise NotFound("case")
+    case, prison = found
     moves = case_transfers(session, context, origin, case)
-    file = _load(session, vault, case, origin.clock().date(), moves)
+    file = replace(_load(session, vault, case, origin.clock().date(), moves), prison=prison)
     record_event(session, context, origin, "case.read", "case", [case.id])
     session.commit()
     return file

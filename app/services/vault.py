@@ -54,12 +54,17 @@ class Vault:
 
     def open(self, row: Any, field: str) -> str | None:
         """The plaintext of ``row.<field>_enc``; FieldDecryptionError if it was moved or altered."""
-        blob = getattr(row, f"{field}_enc")
+        return self.open_field(
+            row.charity_id, row.__tablename__, field, row.id, getattr(row, f"{field}_enc")
+        )
+
+    def open_field(
+        self, charity_id: uuid.UUID, table: str, field: str, row_id: uuid.UUID, blob: Any
+    ) -> str | None:
+        """``open`` for a field read as a column, not as an object: the same associated data."""
         if blob is None:
             return None
-        return decrypt_field(
-            self._keyring, row.charity_id, row.__tablename__, field, row.id, bytes(blob)
-        )
+        return decrypt_field(self._keyring, charity_id, table, field, row_id, bytes(blob))
 
     def prison_number_index(self, charity_id: uuid.UUID, prison_number: str) -> str:
         return blind_index(self._keyring, charity_id, PRISON_NUMBER_INDEX, prison_number)

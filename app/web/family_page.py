@@ -15,7 +15,6 @@ from marshmallow import Schema, ValidationError
 
 from app.domain.errors import InvalidInput
 from app.services import family_file
-from app.services.reference import prisons_by_code
 from app.web.audit import request_origin
 from app.web.forms import FormFields, flatten_errors, form_errors, read_form
 from app.web.vault import request_vault
@@ -43,11 +42,11 @@ def render_family(
     **extra: Any,
 ) -> ResponseReturnValue:
     """A page about one family, with the form as posted when it is shown again with errors."""
-    code = file.case.prison_code
     page = render_template(
         template,
         file=file,
-        prison=prisons_by_code(tenant_session(), [code]).get(code),
+        # Read with the case, in the read's own transaction (issue 13).
+        prison=file.prison,
         errors=errors or {},
         form=request.form,
         posted=request.method == "POST",
