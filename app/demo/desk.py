@@ -29,6 +29,18 @@ from tenants.guard import bind_tenant
 T = TypeVar("T")
 
 
+class StoryIncomplete(ValueError):
+    """Raised when a demo story reaches a step it holds no date or record for (a fault in the
+    story's plan, never in the data)."""
+
+
+def planned(value: T | None, what: str) -> T:
+    """``value``, which the story's plan promises at this step."""
+    if value is None:
+        raise StoryIncomplete(f"the demo's story has no {what} at this step")
+    return value
+
+
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), UTC)
 
@@ -124,8 +136,7 @@ def moment_of(entry: Entry) -> datetime:
         return at(entry.assessed_on, 12)
     if isinstance(entry, ActionPlan):
         return at(entry.agreed_on, 12, 30)
-    assert entry.action.settled_on is not None
-    return at(entry.action.settled_on, 13)
+    return at(planned(entry.action.settled_on, "settled date"), 13)
 
 
 def record(desk: Desk, case_id: uuid.UUID, entries: Sequence[Entry]) -> None:

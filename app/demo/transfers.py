@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.demo.casework import Casework
 from app.demo.charities import CHARITIES
-from app.demo.desk import Desk, Entry, Member, Settled, at, record
+from app.demo.desk import Desk, Entry, Member, Settled, at, planned, record
 from app.demo.transfer_stories import Story, plan_transfer_stories
 from app.domain.transfers import TransferOrigin, TransferState
 from app.domain.vocabulary import (
@@ -71,8 +71,7 @@ def seed_transfers(
             )
             for user in session.scalars(select(User))
         }
-        engine = session.get_bind()
-        assert isinstance(engine, Engine)
+        engine = session.get_bind().engine
     seeded = SeededTransfers({}, {}, {})
     # One connection for every step (a session gives its connection back after each commit,
     # and on SQLite closing the last connection checkpoints the log: ~170 times otherwise).
@@ -124,13 +123,15 @@ class _StoryWriter:
             seeded.senders_cases[story.key] = case_id
         consent_id = None
         if story.consented_on is not None and story.consented_first:
-            assert case_id is not None and main_contact is not None
-            consent_id = self._consent(case_id, main_contact, story.consented_on)
+            consent_id = self._consent(
+                planned(case_id, "case"), planned(main_contact, "main contact"), story.consented_on
+            )
         transfer_id = self._start(case_id)
         seeded.transfers[story.key] = transfer_id
         if story.consented_on is not None and not story.consented_first:
-            assert case_id is not None and main_contact is not None
-            consent_id = self._consent(case_id, main_contact, story.consented_on)
+            consent_id = self._consent(
+                planned(case_id, "case"), planned(main_contact, "main contact"), story.consented_on
+            )
         if story.offered_on is not None:
             self.sender.do(at(story.offered_on, 14), transfers.offer_transfer, transfer_id)
         received = self._end(transfer_id, case_id, consent_id)
@@ -183,8 +184,7 @@ class _StoryWriter:
     def _consent(self, case_id: uuid.UUID, main_contact: uuid.UUID, on: date) -> uuid.UUID:
         """The person in custody's and the main contact's consent to this transfer, naming the
         receiving charity; returns the person in custody's."""
-        story, work = self.story, self.story.casework
-        assert work is not None
+        story, work = self.story, planned(self.story.casework, "casework")
         shared = _categories(story.shares, work.family.children)
         given = {
             "purpose": ConsentPurpose.TRANSFER,
@@ -232,7 +232,7 @@ class _StoryWriter:
             return row.id
         if story.origin is TransferOrigin.MOVEMENT:
             # The feed says the person moved the day before; it is imported overnight.
-            assert work is not None
+            work = planned(work, "casework")
             moved = (
                 work.family.person.prison_number,
                 story.route.prison_code,
@@ -288,15 +288,15 @@ class _StoryWriter:
         """The receiving manager names a key worker, who records the family's agreement to
         support here and carries the history on."""
         story = self.story
-        assert story.ended_on is not None
+        ended_on = planned(story.ended_on, "end date")
         self.receiver.do(
-            at(story.ended_on, 10, 30),
+            at(ended_on, 10, 30),
             cases.update_case,
             received,
             key_worker_id=self.carrier.context.user_id,
         )
         self.carrier.do(
-            at(story.ended_on, 11),
+            at(ended_on, 11),
             consents.record_consent,
             received,
             subject=ConsentSubject.FAMILY_MEMBER,

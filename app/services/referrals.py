@@ -29,6 +29,7 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # A new case is reviewed six weeks after it opens unless the worker sets another date.
 FIRST_REVIEW_AFTER = timedelta(weeks=6)
 PRISON_NUMBER = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
+NO_PERSON_OR_FAMILY = "give the person in custody's details, or choose a known family"
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def open_case(
     if review_due_on is not None and review_due_on < opened_on:
         errors["review_due_on"] = ["the review date cannot be before the case opens"]
     if (person is None) == (family_id is None):
-        errors["person"] = ["give the person in custody's details, or choose a known family"]
+        errors["person"] = [NO_PERSON_OR_FAMILY]
     if person is not None:
         if not person.name.strip():
             errors["person.name"] = ["enter the person in custody's name"]
@@ -170,7 +171,8 @@ def open_case(
     if errors:
         raise InvalidInput(errors)
     if family is None:
-        assert person is not None
+        if person is None:  # refused above already: one of the two is given
+            raise InvalidInput({"person": [NO_PERSON_OR_FAMILY]})
         number = normalise_prison_number(person.prison_number)
         someone = PersonInCustody(
             id=new_id(),

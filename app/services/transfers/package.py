@@ -106,12 +106,11 @@ def cut_package(
     """The case as the receiver may see it: only what ``gate`` lets cross, its people named by
     the refs of ``transfer_id``'s package. Runs as the sender."""
     refs = PackageRefs(vault, case.charity_id, transfer_id)
-    family = session.scalar(select(Family).where(Family.id == case.family_id))
-    assert family is not None  # a case always has its family (schema wall)
-    person = session.scalar(
+    # A case always has its family, and a family its person in custody (foreign keys).
+    family = session.execute(select(Family).where(Family.id == case.family_id)).scalar_one()
+    person = session.execute(
         select(PersonInCustody).where(PersonInCustody.id == family.person_in_custody_id)
-    )
-    assert person is not None
+    ).scalar_one()
     allowed = gate.case_categories
     package: Package = {
         REFS_KEY: REFS_OWN,

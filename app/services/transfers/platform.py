@@ -58,8 +58,7 @@ def halt_for_withdrawal(
             purpose is ConsentPurpose.TRANSFER and recipient_charity_id == row.receiver_charity_id
         ):
             continue
-        case = session.scalar(select(Case).where(Case.id == case_id))
-        assert case is not None
+        case = session.execute(select(Case).where(Case.id == case_id)).scalar_one()
         # Any consent the package rests on (not only the person in custody's) halts it.
         if terms.consent_gate(session, case, row.receiver_charity_id, now.date()).keeps(*offered):
             continue

@@ -187,8 +187,8 @@ def accept_transfer(
     """
     row = party_step(session, context, transfer_id, Party.RECEIVER, Permission.CASE_APPROVE)
     if replayed(session, row, idempotency_key, TransferState.ACCEPTED) is not None:
-        case_id = session.scalar(select(Case.id).where(Case.transfer_id == row.id))
-        assert case_id is not None  # the accepted step and the case commit together
+        # The accepted step and the receiver's case commit together: it is there.
+        case_id = session.execute(select(Case.id).where(Case.transfer_id == row.id)).scalar_one()
         return Accepted(row, case_id, replayed=True)
     now = origin.clock()
     ids = _Ids.of(row)
@@ -254,8 +254,7 @@ def accept_transfer(
         session, origin, row, context, "transfer.accept", both=True, receiver_case_id=new_case_id
     )
     with acting_for(session, context_for(row, Party.SENDER, context.user_id)):
-        sender_case = session.scalar(select(Case).where(Case.id == ids.sender_case))
-        assert sender_case is not None
+        sender_case = session.execute(select(Case).where(Case.id == ids.sender_case)).scalar_one()
         sender_case.status = CaseStatus.TRANSFERRED_OUT.value
         sender_case.closed_on = max(now.date(), sender_case.opened_on)
         session.flush()

@@ -20,7 +20,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -201,20 +201,18 @@ def take_step(
     return store_step(session, row, decide(session, row, move), user_id, idempotency_key)
 
 
-def atomic(service: Callable[P, R]) -> Callable[P, R]:
+def atomic(service: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
     """A step refused half way (by the state machine, the consent gate or the database) leaves
     nothing behind: the session is rolled back before the error reaches the caller, so a page
     that reads the transfer again after a refusal can never commit part of the refused step.
     With ``commit=False`` the caller owns the transaction and its rollback."""
 
     @functools.wraps(service)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+    def run(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return service(*args, **kwargs)
+            return service(session, *args, **kwargs)
         except Exception:
             if kwargs.get("commit", True):
-                session = args[0]
-                assert isinstance(session, Session)
                 session.rollback()
             raise
 
