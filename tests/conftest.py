@@ -34,7 +34,9 @@ from app.security.keyring import LocalRootKey
 from app.security.sealing import Sealer
 from config import Settings, load_settings
 from tenants.postgres import reader_role_for
+from tests.support.cases import Desk, desks
 from tests.support.clock import ManualClock
+from tests.support.figures import Seeded, seed, seeded_charities
 from tests.support.postgres import (
     PostgresServer,
     PostgresUnavailable,
@@ -294,6 +296,64 @@ def _copy_of(postgres: PostgresServer, template: Database) -> Iterator[Database]
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@dataclass
+class SeededTemplates:
+    """The figures' families (tests/support/figures.py) written once per backend and clock into
+    a copy of the template, which tests that ask for ``seeded`` copy instead: ~190 tests used to
+    run the same use cases each."""
+
+    tmp: Path
+    built: dict[tuple[str, str], Database]
+
+
+@pytest.fixture(scope="session")
+def seeded_templates(tmp_path_factory: pytest.TempPathFactory) -> SeededTemplates:
+    return SeededTemplates(tmp_path_factory.mktemp("seeded"), {})
+
+
+def _seeded_template(
+    request: pytest.FixtureRequest, template: Template, postgres: PostgresServer | None
+) -> Database:
+    """The template with the figures' families in it, built on first use. Keyed by the test's
+    clock too: the app stamps what it writes by that clock, so a module that starts its clock
+    elsewhere gets families written at its own time, as it did when each test wrote them."""
+    clock: ManualClock = request.getfixturevalue("clock")
+    cache: SeededTemplates = request.getfixturevalue("seeded_templates")
+    key = (template.database.backend, clock().isoformat())
+    if key in cache.built:
+        return cache.built[key]
+    number = next(_counter)
+    if template.database.backend == "sqlite":
+        path = cache.tmp / f"seeded_{number}.sqlite3"
+        shutil.copyfile(template.database.app_url.removeprefix("sqlite:///"), path)
+        built = Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
+    else:
+        assert postgres is not None
+        name = f"continuum_seeded_{_worker()}_{number}"
+        with postgres.admin_connect() as conn:
+            conn.execute(
+                f"CREATE DATABASE {name} TEMPLATE {template.database.name} OWNER {OWNER_ROLE}"
+            )
+        _drop_policies(postgres, name)
+        built = Database(
+            "postgresql",
+            postgres.url(name, user=APP_ROLE),
+            postgres.url(name, user=OWNER_ROLE),
+            name,
+        )
+    app = create_app(_settings(cache.tmp / f"instance_{number}", built), clock)
+    _take_down_walls(app)
+    try:
+        seed(desks(app, template.world), template.world)
+    finally:
+        app.extensions["continuum"].engine.dispose()
+        timer = getattr(limiter.storage, "timer", None)
+        if timer is not None:
+            timer.cancel()  # as make_app does
+    cache.built[key] = built
+    return built
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -301,13 +361,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database(
-    backend: str, templates: dict[str, Template], postgres: PostgresServer | None, tmp_path: Path
+    request: pytest.FixtureRequest,
+    backend: str,
+    templates: dict[str, Template],
+    postgres: PostgresServer | None,
+    tmp_path: Path,
 ) -> Iterator[Database]:
     if backend == "postgresql" and "postgresql" not in templates:
         pytest.skip(
             "PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail instead)"
         )
     template = templates[backend].database
+    if "seeded" in request.fixturenames:
+        template = _seeded_template(request, templates[backend], postgres)
     if backend == "sqlite":
         copy = tmp_path / "test.sqlite3"
         shutil.copyfile(template.app_url.removeprefix("sqlite:///"), copy)
@@ -384,6 +450,20 @@ def make_app(
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
+
+
+@pytest.fixture
+def desk(app: Flask, world: World) -> Callable[..., Desk]:
+    """An actor of the world, by key, working through the app's use cases (a module may have
+    its own)."""
+    return desks(app, world)
+
+
+@pytest.fixture
+def seeded(database: Database, world: World) -> Seeded:
+    """The figures' families are in this test's database: ``database`` copied it from the
+    seeded template when it saw this fixture asked for."""
+    return seeded_charities(world)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from app.domain.metric_periods import Quarter
 from tests.browser.conftest import ARTIFACTS, axe_violations
 from tests.conftest import fresh_code
 from tests.integration.test_dashboard import _figure_in_both
-from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.releases import publish_quarter
 from tests.support.world import PASSWORD
 
@@ -96,7 +95,7 @@ def test_ministry_analyst_reads_the_chart_and_table_and_downloads_the_csv(
     live_server,
     world,
     backend,
-    seeded,  # noqa: F811
+    seeded,
     app_sessions,
     clock,
 ):
@@ -161,7 +160,7 @@ def test_tables_fit_the_page_at_1280_and_scroll_in_their_own_box_on_a_phone(
     live_server,
     world,
     backend,
-    seeded,  # noqa: F811
+    seeded,
     app_sessions,
     clock,
 ):
@@ -205,7 +204,7 @@ def test_ministry_analyst_reads_a_trend_with_its_suppressed_quarter_marked(
     live_server,
     world,
     backend,
-    seeded,  # noqa: F811
+    seeded,
     app_sessions,
     clock,
 ):

@@ -24,7 +24,6 @@ from app.domain.release_document import canonical
 from app.models import Service
 from app.models.oauth import METRICS_READ
 from app.models.releases import Release
-from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.oauth import (
     access_token,
     ask_token,
@@ -59,7 +58,7 @@ def _revision_draft(app: Flask, world: World) -> uuid.UUID:
 
 
 @pytest.fixture
-def published(app, world, seeded) -> uuid.UUID:  # noqa: F811
+def published(app, world, seeded) -> uuid.UUID:
     return _published(app, world)
 
 

@@ -21,7 +21,6 @@ import pytest
 from app.domain.metric_periods import Quarter
 from app.domain.release_csv import HEADER, release_csv, safe_text
 from app.models.releases import Release
-from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.releases import build_quarter, publish_quarter
 
 SUPPRESSED_CELL = re.compile(r"<td[^>]*>\s*<abbr class=\"app-suppressed\"[^>]*>suppressed</abbr>")
@@ -30,12 +29,12 @@ PLAIN = {"2026Q2": "April to June 2026", "2026Q3": "July to September 2026"}
 
 
 @pytest.fixture
-def release(seeded, app_sessions, world) -> Release:  # noqa: F811
+def release(seeded, app_sessions, world) -> Release:
     return publish_quarter(app_sessions, world)
 
 
 @pytest.fixture
-def quarters(seeded, app_sessions, world) -> list[Release]:  # noqa: F811
+def quarters(seeded, app_sessions, world) -> list[Release]:
     """2026Q2 under the 10-5 rule, then 2026Q3 with a threshold of 1 (so its small counts are
     published): oldest first, a figure suppressed in one quarter and published in the other."""
     second = publish_quarter(app_sessions, world, Quarter(2026, 2))

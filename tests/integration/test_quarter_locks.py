@@ -31,7 +31,6 @@ from app.services.casework import add_contact
 from app.services.quarter_locks import QuarterLocked, _refuse_locked
 from app.services.sign_offs import reopen_quarter, sign_off_quarter
 from tests.conftest import csrf_from
-from tests.integration.test_metrics import desk  # noqa: F401
 from tests.support.api_bodies import CASES, contact
 from tests.support.cases import Desk
 from tests.support.clock import ManualClock
@@ -74,7 +73,7 @@ def signed_off(app_sessions: sessionmaker[Session], world: World) -> None:
 
 
 @pytest.fixture
-def liverpool(desk: Callable[..., Desk]) -> Desk:  # noqa: F811
+def liverpool(desk: Callable[..., Desk]) -> Desk:
     return desk("pops_liverpool").at(TODAY)
 
 
@@ -101,7 +100,7 @@ def test_contact_dated_in_the_next_quarter_is_written(signed_off, liverpool, wor
 
 def test_charity_that_has_not_signed_off_still_writes_in_the_quarter(
     signed_off,
-    desk,  # noqa: F811
+    desk,
     world,
     all_rows,
 ):
@@ -115,7 +114,7 @@ def test_charity_that_has_not_signed_off_still_writes_in_the_quarter(
 
 def test_closing_a_case_on_a_day_in_a_signed_off_quarter_is_refused(
     signed_off,
-    desk,  # noqa: F811
+    desk,
     world_case,
     all_rows,
 ):
@@ -198,7 +197,7 @@ def test_negative_control_without_the_listener_the_locked_write_goes_through(
 
 def test_a_flush_with_no_dated_record_never_reads_the_sign_offs(
     signed_off,
-    desk,  # noqa: F811
+    desk,
     world_case,
     app_sessions,
 ):

@@ -17,13 +17,6 @@ from datetime import date
 import pytest
 
 from app.domain.vocabulary import ConsentDecision, ContactKind, ReferralSource
-from tests.integration.test_metrics import (  # noqa: F401
-    contact,
-    desk,
-    open_family,
-    seeded,
-    statistics,
-)
 from tests.integration.test_releases import (  # noqa: F401
     CHARITIES,
     Releases,
@@ -31,6 +24,7 @@ from tests.integration.test_releases import (  # noqa: F401
     values,
 )
 from tests.support.cases import Desk
+from tests.support.figures import contact, open_family, statistics
 
 REOPENED = date(2026, 10, 22)
 Change = Callable[[Releases, Callable[[str], Desk]], None]
@@ -73,7 +67,7 @@ def published_cells(document: dict) -> dict[tuple[str, str, str], object]:
 @pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
 def test_one_family_more_or_less_never_shows_as_a_change_of_one(
     releases,  # noqa: F811
-    desk,  # noqa: F811
+    desk,
     change,
 ):
     slug, make_change = CHANGES[change]

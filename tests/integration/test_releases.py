@@ -41,15 +41,8 @@ from app.services.releases import (
     rules_from,
 )
 from app.services.sign_offs import QuarterNotOver, reopen_quarter, sign_off_quarter
-from tests.integration.test_metrics import (  # noqa: F401
-    Family,
-    Seeded,
-    contact,
-    desk,
-    open_family,
-    seeded,
-)
 from tests.support.cases import Desk
+from tests.support.figures import Family, Seeded, contact, open_family
 
 Q3 = Quarter(2026, 3)
 RULES = rules_from(10, 5)
@@ -158,8 +151,8 @@ def more_families(worker: Desk, prison: str, count: int) -> tuple[Family, ...]:
 
 @pytest.fixture
 def releases(
-    seeded: Seeded,  # noqa: F811
-    desk: Callable[[str], Desk],  # noqa: F811
+    seeded: Seeded,
+    desk: Callable[[str], Desk],
     app_sessions,
     world,
 ) -> Releases:

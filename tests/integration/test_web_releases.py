@@ -25,7 +25,6 @@ from app.models.releases import QuarterSignOff, Release, ReleaseStatus
 from app.services.audit import Origin
 from app.services.sign_offs import sign_off_quarter
 from tests.conftest import csrf_from
-from tests.integration.test_metrics import desk, seeded  # noqa: F401
 from tests.support.clock import ManualClock
 from tests.support.world import World
 
@@ -171,7 +170,7 @@ def test_coordinator_builds_reviews_and_publishes_a_quarter(
     coordinator,
     app_sessions,
     world,
-    seeded,  # noqa: F811
+    seeded,
 ):
     _sign_off(app_sessions, world, "pops", "nepacs", "pact")
     listed = coordinator.get("/releases").text

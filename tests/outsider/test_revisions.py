@@ -20,14 +20,9 @@ from typing import Any
 
 import pytest
 
-from app.domain.metric_catalogue import Figures
+from app.domain.metric_catalogue import Figures, TableId
 from app.domain.metric_periods import YearEnding
 from app.services.metrics import quarter_figures, year_figures
-from tests.integration.test_metrics import (  # noqa: F401
-    PRISON,
-    desk,
-    seeded,
-)
 from tests.integration.test_releases import (  # noqa: F401
     CHARITIES,
     Q3,
@@ -38,6 +33,8 @@ from tests.integration.test_releases import (  # noqa: F401
 from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
 from tests.outsider.records import cells_of, release_name, share, totals
 from tests.support.cases import Desk
+
+PRISON = TableId.PRISON_ACTIVITY.value
 
 # Wakefield: one charity (POPS) serves it, so a late family there moves its row alone.
 LATE_AT = ("WDI", "pops_wakefield", "pops")
@@ -55,7 +52,7 @@ Revised = tuple[list[dict[str, Any]], dict[Cell, int], list[Charity]]
 @pytest.fixture
 def revised(
     releases: Releases,  # noqa: F811
-    desk: Callable[[str], Desk],  # noqa: F811
+    desk: Callable[[str], Desk],
 ) -> Revised:
     """Revision 1 with the prison one family under the threshold, then revision 2 with one
     family more: the documents, the exact change of every count, each charity's own records."""
