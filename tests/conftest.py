@@ -46,6 +46,7 @@ from tests.support.postgres import (
 
 # A throwaway Redis, started as PostgreSQL is, for the shared rate-limit store (fixtures there).
 from tests.support.redis import redis_server, redis_url  # noqa: F401
+from tests.support.release_steps import MORE_AT_LIVERPOOL, Releases, more_families
 from tests.support.world import PASSWORD, World, build_world
 
 # CI runs property tests derandomized, so a red build is reproducible from its log.
@@ -464,6 +465,15 @@ def seeded(database: Database, world: World) -> Seeded:
     """The figures' families are in this test's database: ``database`` copied it from the
     seeded template when it saw this fixture asked for."""
     return seeded_charities(world)
+
+
+@pytest.fixture
+def releases(
+    seeded: Seeded, desk: Callable[[str], Desk], app_sessions: sessionmaker[Session], world: World
+) -> Releases:
+    """The release steps on the figures' families, with twelve more families at Liverpool."""
+    more = more_families(desk("pops_liverpool"), "LPI", MORE_AT_LIVERPOOL)
+    return Releases(app_sessions, world, more)
 
 
 @pytest.fixture

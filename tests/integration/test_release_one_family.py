@@ -17,14 +17,9 @@ from datetime import date
 import pytest
 
 from app.domain.vocabulary import ConsentDecision, ContactKind, ReferralSource
-from tests.integration.test_releases import (  # noqa: F401
-    CHARITIES,
-    Releases,
-    releases,
-    values,
-)
 from tests.support.cases import Desk
 from tests.support.figures import contact, open_family, statistics
+from tests.support.release_steps import CHARITIES, Releases, values
 
 REOPENED = date(2026, 10, 22)
 Change = Callable[[Releases, Callable[[str], Desk]], None]
@@ -66,7 +61,7 @@ def published_cells(document: dict) -> dict[tuple[str, str, str], object]:
 
 @pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
 def test_one_family_more_or_less_never_shows_as_a_change_of_one(
-    releases,  # noqa: F811
+    releases,
     desk,
     change,
 ):

@@ -23,16 +23,10 @@ import pytest
 from app.domain.metric_catalogue import Figures, TableId
 from app.domain.metric_periods import YearEnding
 from app.services.metrics import quarter_figures, year_figures
-from tests.integration.test_releases import (  # noqa: F401
-    CHARITIES,
-    Q3,
-    Releases,
-    more_families,
-    releases,
-)
 from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
 from tests.outsider.records import cells_of, release_name, share, totals
 from tests.support.cases import Desk
+from tests.support.release_steps import CHARITIES, Q3, Releases, more_families
 
 PRISON = TableId.PRISON_ACTIVITY.value
 
@@ -51,7 +45,7 @@ Revised = tuple[list[dict[str, Any]], dict[Cell, int], list[Charity]]
 
 @pytest.fixture
 def revised(
-    releases: Releases,  # noqa: F811
+    releases: Releases,
     desk: Callable[[str], Desk],
 ) -> Revised:
     """Revision 1 with the prison one family under the threshold, then revision 2 with one
