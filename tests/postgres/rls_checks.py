@@ -97,3 +97,18 @@ def update_refused(
         return True
     savepoint.rollback()
     return result.rowcount == 0
+
+
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def table_privileges(conn: Connection, role: str, table: str) -> set[str]:
+    """Every table-level privilege ``role`` holds on ``table``, as the catalogue answers."""
+    return {
+        privilege
+        for privilege in TABLE_PRIVILEGES
+        if conn.execute(
+            text("SELECT has_table_privilege(:role, :table, :privilege)"),
+            {"role": role, "table": table, "privilege": privilege},
+        ).scalar()
+    }

@@ -18,6 +18,7 @@ from app.domain.audit_chain import AuditDraft, AuditEvent
 from app.models import AuditEntry
 from app.services import audit
 from tests.conftest import APP_ROLE
+from tests.postgres.rls_checks import table_privileges
 from tests.support.clock import DEFAULT_NOW
 
 pytestmark = pytest.mark.postgres_only
@@ -80,16 +81,8 @@ def test_app_role_cannot_change_or_remove_audit_events(app_sessions_pg, statemen
 
 
 def test_catalogue_grants_the_app_role_only_select_and_insert_on_audit_events(owner_engine):
-    privileges = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
     with owner_engine.connect() as conn:
-        held = {
-            privilege
-            for privilege in privileges
-            if conn.execute(
-                text("SELECT has_table_privilege(:role, 'audit_events', :privilege)"),
-                {"role": APP_ROLE, "privilege": privilege},
-            ).scalar()
-        }
+        held = table_privileges(conn, APP_ROLE, "audit_events")
         column_updates = conn.execute(
             text(
                 "SELECT count(*) FROM information_schema.column_privileges "
