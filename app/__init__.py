@@ -59,29 +59,39 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     )
 
     from app.api import init_api
+    from app.http.errors import init_errors
+    from app.http.gate import init_gate
+    from app.http.headers import init_headers
+    from app.http.health import PROBES
     from app.web import init_web
     from tenants import flask as tenant_binding
 
     tenant_binding.init_app(app)
     login_manager.init_app(app)
-    # Who is asking is settled first (deny by default), then CSRF, then rate limits.
+    # Who is asking is settled first (deny by default), then CSRF, then rate limits; the web
+    # and the API each register their authenticator with the gate.
+    init_gate(app)
+    init_headers(app)
     init_web(app)
     csrf.init_app(app)
     limiter.init_app(app)
     init_api(app)
+    # After flask-smorest (init_api), whose own handler would answer HTML pages with JSON and
+    # drop headers.
+    init_errors(app)
 
     from app.cli.groups import register_cli
 
     register_cli(app)
     _front(app, settings, engine)
-    init_logging(app)
+    init_logging(app, probes=PROBES)
     return app
 
 
 def _front(app: Flask, settings: Settings, engine: Engine) -> None:
     """What sits in front of the app: the probes first, then the trusted proxies' headers."""
+    from app.http.health import HealthChecks, MigrationsAtHead
     from app.migrate import MIGRATIONS
-    from app.web.health import HealthChecks, MigrationsAtHead
 
     if settings.trusted_proxies:
         # Each trusted proxy appends the address it saw; the client is the one the nearest of

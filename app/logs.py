@@ -249,12 +249,12 @@ def _remember_route(_: BaseException | None = None) -> None:
     request.environ[_ROUTE_KEY] = rule.rule if rule is not None else None
 
 
-def init_logging(app: Flask) -> None:
+def init_logging(app: Flask, probes: Iterable[str]) -> None:
     """JSON lines for everything this process logs, and the access log with request ids in
-    front of ``app``. Call last in the factory, so the access log wraps every other layer."""
+    front of ``app``; ``probes`` are the paths answered in front of Flask (app.http.health),
+    logged by path since no route names them. Call last in the factory, so the access log wraps
+    every other layer."""
     from flask.logging import default_handler
-
-    from app.web.health import LIVENESS, READINESS
 
     root = logging.getLogger()
     if not root.handlers:
@@ -271,7 +271,7 @@ def init_logging(app: Flask) -> None:
         werkzeug.addFilter(_drop_werkzeug_request_lines)
     app.teardown_request(_remember_route)
     state = app.extensions["continuum"]
-    app.wsgi_app = AccessLog(app.wsgi_app, state.clock, (LIVENESS, READINESS))  # type: ignore[method-assign]
+    app.wsgi_app = AccessLog(app.wsgi_app, state.clock, probes)  # type: ignore[method-assign]
 
 
 # Gunicorn's logging (``logconfig_dict`` in config/gunicorn.conf.py and the demo's server): the

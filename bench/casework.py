@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory
 from app.domain.outcomes import framework
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ActionOwner,
     ConsentDecision,
@@ -63,12 +64,13 @@ from app.models import (
     PersonInCustody,
 )
 from app.security.keyring import LocalRootKey
-from app.services import accounts, casework, consents, family_file, search
-from app.services.audit import Origin
-from app.services.keys import ensure_charity_keys
-from app.services.reference import ensure_organisation, load_prisons, start_service
-from app.services.referrals import MemberDetails, PersonDetails, open_case
-from app.services.vault import vault_for
+from app.services.accounts import accounts
+from app.services.cases import casework, consents, family_file, search
+from app.services.cases.referrals import open_case
+from app.services.platform.audit import Origin
+from app.services.platform.keys import ensure_charity_keys
+from app.services.platform.reference import ensure_organisation, load_prisons, start_service
+from app.services.platform.vault import vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
 from bench.roles import throwaway_server
 from tenants.context import TenantContext

@@ -10,7 +10,7 @@ Sets the demo up as ``continuum demo --no-serve`` does (its detailed histories a
 on the embedded default (SQLite), on a fixed day; then, for every published release, counts the
 cells published against the cells the plain rule alone (primary suppression: fewer families than
 the threshold, or a count of children or contacts under it) would publish, from the same
-unsuppressed figures the build counted (app.services.metrics).
+unsuppressed figures the build counted (app.services.figures.metrics).
 
 Rows that are zero by the public service map ("no member service": regions where no member
 charity serves a prison) carry nothing the map does not say: their counts are published as 0
@@ -37,9 +37,9 @@ from sqlalchemy import select
 from app import create_app
 from app.demo.national import BACKGROUND_FAMILIES
 from app.demo.records import DEMO_FAMILIES
-from app.domain.metric_periods import Quarter, YearEnding
+from app.domain.figures.periods import Quarter, YearEnding
 from app.models import Release
-from app.services.metrics import quarter_figures, year_figures
+from app.services.figures.metrics import quarter_figures, year_figures
 from bench.release import plain_rule_cells
 from config.settings import load_settings
 

@@ -7,7 +7,7 @@ Run from the repository root::
     UV_PYTHON_DOWNLOADS=never uv run python -m bench.isolation --sizes 1000,100000 \
         --backends sqlite,postgresql --repeat 5
 
-The measured unit is one caseworker's first page of ``app.services.cases.page_of_cases`` (the
+The measured unit is one caseworker's first page of ``app.services.cases.cases.page_of_cases`` (the
 query of ``list_cases``, without its audit event): one charity, two of its prisons, newest first,
 25 rows, plus the total count.
 
@@ -54,7 +54,7 @@ from app.db import make_engine, make_session_factory
 from app.domain.errors import Forbidden
 from app.migrate import upgrade
 from app.models import Case, CaseStatus, Family, PersonInCustody, Prison
-from app.services.cases import (
+from app.services.cases.cases import (
     COUNT_CAP,
     CaseFilter,
     Page,
@@ -62,7 +62,7 @@ from app.services.cases import (
     page_of_cases,
     run_case_list,
 )
-from app.services.reference import ensure_organisation, load_prisons, start_service
+from app.services.platform.reference import ensure_organisation, load_prisons, start_service
 from config import load_settings
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant

@@ -8,8 +8,9 @@ N families over every demo prison (app.demo.national: about twenty contacts each
 quarters), every charity signs off 2026Q3, then, each against the baseline measured in the run:
 
 (a) raw SQL (bench/release_sql.py): hand-written aggregates as the schema owner with no walls,
-    the same unsuppressed counts as app.services.metrics for the quarter and the year ending with
-    it; checked cell by cell against the figures the build counted (a mismatch is printed loudly);
+    the same unsuppressed counts as app.services.figures.metrics for the quarter and the year
+    ending with it; checked cell by cell against the figures the build counted (a mismatch is
+    printed loudly);
 (b) ``build_release`` (counting through the walls charity by charity, disclosure control, storing
     the draft), split with its ``progress`` callback into counting, audit (disclosure control) and
     storing;
@@ -42,14 +43,15 @@ from sqlalchemy.orm import Session
 from app.db import make_engine, make_session_factory
 from app.demo import charities as demo
 from app.demo.national import seed_national
-from app.domain.metric_periods import Quarter, YearEnding
+from app.domain.figures.periods import Quarter, YearEnding
 from app.migrate import upgrade
 from app.models import Organisation
 from app.security.keyring import LocalRootKey
-from app.services import accounts, releases
-from app.services.audit import Origin
-from app.services.keys import ensure_charity_keys
-from app.services.sign_offs import charities_serving, sign_off_quarter
+from app.services.accounts import accounts
+from app.services.figures import releases
+from app.services.figures.sign_offs import charities_serving, sign_off_quarter
+from app.services.platform.audit import Origin
+from app.services.platform.keys import ensure_charity_keys
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
 from bench.release_sql import quarter_cells, year_cells
 from bench.roles import throwaway_server

@@ -1,7 +1,7 @@
 """The baseline of bench/release.py: hand-written SQL, as the schema owner with no walls, that
-computes the same unsuppressed counts as app.services.metrics for a quarter (prison activity,
-needs, referral sources, outcomes) and the year ending with it (equality monitoring), summed over
-every charity. Transfers are left out: the national data has none (app.demo.national).
+computes the same unsuppressed counts as app.services.figures.metrics for a quarter (prison
+activity, needs, referral sources, outcomes) and the year ending with it (equality monitoring),
+summed over every charity. Transfers are left out: the national data has none (app.demo.national).
 
 Families are counted distinct over all charities at once: family ids are unique across charities,
 so that equals the metrics' sum of each charity's distinct families.
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
-from app.domain.metric_catalogue import ALL_SOURCES, NATIONAL, CellKey, region_key
+from app.domain.figures.catalogue import ALL_SOURCES, NATIONAL, CellKey, region_key
 
 Cells = dict[CellKey, tuple[int, int, int]]  # count, families, total
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import make_engine, make_session_factory
 from app.models import AuditEntry, Base, CaseNote, Contact
 from app.security.keyring import FieldDecryptionError, LocalRootKey
-from app.services.vault import vault_for
+from app.services.platform.vault import vault_for
 from bench.soak_traffic import KINDS, MARKER_RE, Recorder, User
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.outcomes import framework
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ActionOwner,
     ActionStatus,
@@ -45,12 +46,13 @@ from app.models import (
     OutcomeScore,
 )
 from app.models.base import new_id
-from app.services import accounts, casework, consents, family_file
-from app.services.audit import Origin
-from app.services.keys import ensure_charity_keys
-from app.services.reference import ensure_organisation, load_prisons, start_service
-from app.services.referrals import MemberDetails, PersonDetails, new_member, open_case
-from app.services.vault import Vault, vault_for
+from app.services.accounts import accounts
+from app.services.cases import casework, consents, family_file
+from app.services.cases.referrals import new_member, open_case
+from app.services.platform.audit import Origin
+from app.services.platform.keys import ensure_charity_keys
+from app.services.platform.reference import ensure_organisation, load_prisons, start_service
+from app.services.platform.vault import Vault, vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import OrganisationKind, Role

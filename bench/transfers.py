@@ -50,17 +50,17 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory
+from app.domain.errors import TransferRefused
 from app.migrate import upgrade
 from app.security.keyring import LocalRootKey
-from app.services import family_file
+from app.services.cases import family_file
+from app.services.platform.vault import Vault, vault_for
 from app.services.transfers import (
     Accepted,
-    TransferRefused,
     accept_transfer,
     offer_transfer,
     propose_transfer,
 )
-from app.services.vault import Vault, vault_for
 from bench.isolation import APP_ROLE, OWNER_ROLE, _settings
 from bench.roles import throwaway_server
 from bench.transfer_family import (

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import fields, post_load, validate
 
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ActionOwner,
     ActionStatus,
@@ -32,7 +33,6 @@ from app.domain.vocabulary import (
     Relationship,
     Sex,
 )
-from app.services.referrals import MemberDetails, PersonDetails
 from schemas.common import InputSchema
 
 PRISON_CODE = validate.Regexp(r"^[A-Z]{3}$", error="enter a three-letter prison code")

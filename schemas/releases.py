@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.domain.metric_catalogue import Dimension, Measure
-from app.domain.release_document import FORMAT
+from app.domain.figures.catalogue import Dimension, Measure
+from app.domain.figures.release.document import FORMAT
 from schemas.common import InputSchema, OutputSchema
 
 QUARTER = validate.Regexp(r"^\d{4}Q[1-4]$", error="give a quarter like 2026Q3")

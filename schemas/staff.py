@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.services.staff import CHARITY_ROLES, prison_rule
 from schemas.common import InputSchema
 from tenants.permissions import Role
+from tenants.roles import CHARITY_ROLES, prison_rule
 
 PRISON_CODE = validate.Regexp(r"^[A-Z]{3}$", error="enter a three-letter prison code")
 USERNAME = validate.Regexp(

@@ -1,14 +1,15 @@
 """Input schemas for transfers between charities: allowlists shared by the web forms and the API.
 
 The receiving charity is never input: it is whoever serves the named prison today. Reasons are
-codes (app.domain.transfers.TransferReason), never free text, because both charities read them.
+codes (app.domain.transfers.machine.TransferReason), never free text, because both charities read
+them.
 """
 
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.domain.transfers import Party, TransferReason
+from app.domain.transfers.machine import Party, TransferReason
 from schemas.casework import PRISON_CODE, PRISON_NUMBER, _enum
 from schemas.common import InputSchema
 

@@ -9,12 +9,14 @@ section present only when the family agreed to it.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from marshmallow import fields, pre_dump, validate
 
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import (
     ActionOwner,
     ActionStatus,
@@ -29,12 +31,55 @@ from app.domain.vocabulary import (
     ReferralSource,
     Relationship,
 )
+from app.models.transfers import CaseTransfer
 from schemas.cases import stored
 from schemas.common import OutputSchema
 
-if TYPE_CHECKING:
-    from app.services.transfers import Accepted
-    from app.services.transfers.views import TransferDetail
+
+# What the two dumps below read from a transfer use case's answer, named by its shape: the
+# schemas sit beside the use cases, not above them, so they import none of them.
+class _Accepted(Protocol):
+    """An acceptance: the transfer as stored, and the receiver's new case."""
+
+    @property
+    def transfer(self) -> CaseTransfer: ...
+
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+class _Side(Protocol):
+    @property
+    def side(self) -> Party: ...
+
+
+class _TransferDetail(Protocol):
+    """One transfer as the reading side may see it (every field of ``TransferSummaryOut`` is read
+    from ``summary``)."""
+
+    @property
+    def summary(self) -> _Side: ...
+
+    @property
+    def steps(self) -> Sequence[object]: ...
+
+    @property
+    def package(self) -> object | None: ...
+
+    @property
+    def offered_categories(self) -> Sequence[DataCategory]: ...
+
+    @property
+    def consents(self) -> Sequence[object]: ...
+
+    @property
+    def case_categories(self) -> Sequence[DataCategory]: ...
+
+    @property
+    def gate_open(self) -> bool: ...
+
+    @property
+    def receiver_case_id(self) -> uuid.UUID | None: ...
 
 
 class _PackedDate(fields.Date):
@@ -82,7 +127,7 @@ class AcceptedOut(TransferRecord):
     receiver_case_id = fields.UUID(dump_only=True)
 
     @pre_dump
-    def _with_case(self, accepted: Accepted, **_: Any) -> dict[str, Any]:
+    def _with_case(self, accepted: _Accepted, **_: Any) -> dict[str, Any]:
         row = accepted.transfer
         stored_fields = {name: getattr(row, name) for name in TransferRecord._declared_fields}
         return {**stored_fields, "receiver_case_id": accepted.case_id}
@@ -309,7 +354,7 @@ class TransferOut(TransferSummaryOut):
     )
 
     @pre_dump
-    def _for_the_side(self, detail: TransferDetail, **_: Any) -> dict[str, Any]:
+    def _for_the_side(self, detail: _TransferDetail, **_: Any) -> dict[str, Any]:
         summary = detail.summary
         out: dict[str, Any] = {name: getattr(summary, name) for name in _SUMMARY_FIELDS}
         out["steps"] = detail.steps

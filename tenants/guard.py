@@ -70,8 +70,8 @@ def _touches_tenant_table(statement: Any) -> bool:
 # What the guard learns about a statement object, kept for as long as the object lives: whether
 # it reaches a tenant-owned table, and its scoped form per criteria. A statement never changes
 # once built (SQLAlchemy's statements are immutable; each method returns a copy), so a statement
-# built once and run again and again (app.services.family_records) is walked once, and its scoped
-# form keeps its cache key, instead of both being worked out again on every run (issue 13).
+# built once and run again and again (app.services.cases.family_records) is walked once, and its
+# scoped form keeps its cache key, instead of both being worked out again on every run (issue 13).
 _TOUCHES: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
 _SCOPED: WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = WeakKeyDictionary()
 # Contexts whose scoped forms one statement keeps; past this, the oldest is dropped.

@@ -1,6 +1,6 @@
 """The API's blueprint: flask-smorest's, plus one way to document the errors an operation gives.
 
-Every error leaves as the one envelope built in ``app.web.errors``; each operation names the
+Every error leaves as the one envelope built in ``app.http.errors``; each operation names the
 statuses it can answer with, so the OpenAPI document says what a client will meet.
 """
 

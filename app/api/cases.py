@@ -9,11 +9,11 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from app.api.blueprint import OPEN, READ, WRITE, ApiBlueprint
+from app.http.audit import request_origin
+from app.http.vault import request_vault
 from app.models import Case
-from app.services import cases, referrals, search
-from app.services.cases import CaseSummary
-from app.web.audit import request_origin
-from app.web.vault import request_vault
+from app.services.cases import cases, referrals, search
+from app.services.cases.cases import CaseSummary
 from schemas.cases import CaseOut, CasePage, CaseQuery, SearchResults
 from schemas.casework import CaseChange, CaseClosure, CaseIn, SearchQuery
 from tenants.flask import require_context, tenant_session

@@ -15,12 +15,12 @@ from flask.views import MethodView
 from marshmallow import EXCLUDE, RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
+from app.domain.people import MemberDetails
+from app.http.audit import request_origin
+from app.http.vault import request_vault
 from app.models import ActionItem, CaseNote, Contact, FamilyMember, OutcomeAssessment
-from app.services import casework, family_file
-from app.services.family_file import FamilyFile
-from app.services.referrals import MemberDetails
-from app.web.audit import request_origin
-from app.web.vault import request_vault
+from app.services.cases import casework, family_file
+from app.services.cases.family_file import FamilyFile
 from schemas.casework import (
     ActionIn,
     ActionSettlement,

@@ -10,11 +10,11 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
+from app.http.audit import request_origin
+from app.http.vault import request_vault
 from app.models import ConsentRecord
-from app.services import consent_withdrawal, consents
-from app.services.consents import ConsentReceipt
-from app.web.audit import request_origin
-from app.web.vault import request_vault
+from app.services.cases import consent_withdrawal, consents
+from app.services.cases.consents import ConsentReceipt
 from schemas.casework import ConsentIn, ConsentWithdrawal
 from schemas.casework_out import ConsentReceiptOut, ConsentRecordOut
 from tenants.flask import require_context, tenant_session

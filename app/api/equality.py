@@ -10,10 +10,10 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from app.api.blueprint import READ, WRITE, ApiBlueprint
+from app.http.audit import request_origin
 from app.models import EqualityMonitoring
-from app.services import equality
-from app.services.equality import EqualityAnswers
-from app.web.audit import request_origin
+from app.services.cases import equality
+from app.services.cases.equality import EqualityAnswers
 from schemas.casework import EqualityIn
 from schemas.casework_out import EqualityOut, FamilyEqualityOut
 from tenants.flask import require_context, tenant_session

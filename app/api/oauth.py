@@ -6,9 +6,9 @@ client credentials grant only, and the resource protector for released figures.
   ``metrics:read``, valid ``CONTINUUM_OAUTH_TOKEN_SECONDS``. Public (it authenticates the client
   itself), CSRF-exempt (no cookie is involved), rate limited per address like the sign-in forms.
 - ``require_oauth("metrics:read")`` on a view: only a live token of a live ministry client with
-  that scope passes. ``app.web.security`` lets such a view through its deny-by-default guard and
-  leaves the check to the decorator; a view without it is never reached with an OAuth token, as
-  the personal-token check knows nothing of them.
+  that scope passes. The deny-by-default gate (app.http.gate) lets such a view through, as
+  ``protects`` tells it, and leaves the check to the decorator; a view without it is never
+  reached with an OAuth token, as the personal-token check knows nothing of them.
 
 Two of Authlib's defaults are changed on purpose: a scope the client may not have is refused
 (``invalid_scope``), never silently narrowed; and the grant never logs the token it issues.
@@ -42,9 +42,9 @@ from flask import Blueprint, Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import app_clock, csrf, limiter
+from app.http.audit import request_origin
 from app.models.oauth import CLIENT_SCOPES, METRICS_READ, OAuthClient, OAuthToken
-from app.services import oauth_clients
-from app.web.audit import request_origin
+from app.services.accounts import oauth_clients
 from config import SettingsError
 from tenants.flask import db_session, mark_readers_session
 
@@ -181,7 +181,7 @@ def init_oauth(app: Flask) -> None:
 
 class OAuthRefusal(HTTPException):
     """A protected view refused: 401 or 403 with its RFC 6750 challenge, which the one error
-    handler (app.web.errors) keeps on the error envelope."""
+    handler (app.http.errors) keeps on the error envelope."""
 
     def __init__(self, code: int, challenge: str) -> None:
         super().__init__()
@@ -242,7 +242,7 @@ def require_oauth(scope: str) -> Callable[[F], F]:
 
 def protects(endpoint: str | None, method: str) -> bool:
     """True when ``require_oauth`` guards this endpoint and method, which then checks the token
-    itself (called by the deny-by-default guard in app.web.security)."""
+    itself (registered with the deny-by-default gate, app.http.gate, by ``init_api``)."""
     view: Any = current_app.view_functions.get(endpoint) if endpoint else None
     view_class = getattr(view, "view_class", None)
     if view_class is not None:

@@ -35,7 +35,7 @@ def _constant(name: str) -> NoReturn:
 
 
 def _refuse(status: int, why: str) -> NoReturn:
-    # The envelope (app.web.errors) carries ``message``; ``messages`` as webargs gives them.
+    # The envelope (app.http.errors) carries ``message``; ``messages`` as webargs gives them.
     abort(status, message=why, messages={"json": [why]})
 
 

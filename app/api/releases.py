@@ -2,7 +2,7 @@
 
 Only a client's token with ``metrics:read`` opens these (``require_oauth``); a member of staff's
 personal token does not, the ministry analyst's included. The views run with no tenant context
-and read published releases only (app.services.releases), never a case table.
+and read published releases only (app.services.figures.releases), never a case table.
 
 A document and its tables are served as bytes: the document exactly as stored when it was built
 (``Release.content``, whose SHA-256 is its ETag), a table as the canonical JSON of that table;
@@ -23,9 +23,9 @@ from marshmallow import EXCLUDE, RAISE
 
 from app.api.oauth import METRICS_READ, require_oauth
 from app.domain.errors import NotFound
-from app.domain.release_document import canonical
+from app.domain.figures.release.document import canonical
 from app.models.releases import Release
-from app.services.releases import published_release, published_releases
+from app.services.figures.releases import published_release, published_releases
 from schemas.common import ErrorEnvelope
 from schemas.releases import (
     ConditionalHeaders,

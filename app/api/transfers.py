@@ -18,14 +18,14 @@ from marshmallow import EXCLUDE, RAISE
 from sqlalchemy.orm import Session
 
 from app.api.blueprint import OPEN, READ, STEP, WRITE, ApiBlueprint
+from app.http.audit import request_origin
+from app.http.settings import current_settings
+from app.http.vault import request_vault
 from app.models import CaseTransfer
 from app.services import transfers
-from app.services.audit import Origin
+from app.services.platform.audit import Origin
 from app.services.transfers import Accepted, views
 from app.services.transfers.views import TransferDetail, TransferSummary
-from app.web.audit import request_origin
-from app.web.settings import current_settings
-from app.web.vault import request_vault
 from schemas.transfers import (
     IdempotencyHeaders,
     TransferCancellation,

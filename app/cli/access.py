@@ -49,8 +49,8 @@ def users_create(
 ) -> None:
     """Create a member of staff; at first sign-in they set up their authenticator app and
     choose their own password."""
-    from app.services import accounts
-    from app.services.reference import organisation_by_slug
+    from app.services.accounts import accounts
+    from app.services.platform.reference import organisation_by_slug
 
     if password_from == "prompt":  # noqa: S105 - an option value, not a password
         password = getpass.getpass("Password: ")
@@ -91,8 +91,8 @@ def tokens_group() -> None:
 @click.option("--name", "token_name", default="cli", show_default=True)
 def tokens_create(org_slug: str, username: str, token_name: str) -> None:
     """Create a personal API token for a user. It is shown once and stored only as a digest."""
-    from app.services import accounts
-    from app.services.reference import organisation_by_slug
+    from app.services.accounts import accounts
+    from app.services.platform.reference import organisation_by_slug
 
     with app_sessions()() as session:
         try:
@@ -128,9 +128,9 @@ def clients_group() -> None:
 def clients_create(org_slug: str, client_name: str) -> None:
     """Create a client; its secret is shown once and stored only as a digest. Written as the
     schema owner: the application itself may only read clients."""
-    from app.services import oauth_clients
-    from app.services.audit import Origin
-    from app.services.reference import organisation_by_slug
+    from app.services.accounts import oauth_clients
+    from app.services.platform.audit import Origin
+    from app.services.platform.reference import organisation_by_slug
 
     with owner_session() as session:
         try:
@@ -151,7 +151,7 @@ def clients_create(org_slug: str, client_name: str) -> None:
 @clients_group.command("list")
 def clients_list() -> None:
     """Every client: id, organisation, name, created, revoked."""
-    from app.services import oauth_clients
+    from app.services.accounts import oauth_clients
 
     with app_sessions()() as session:
         for client in oauth_clients.list_clients(session):
@@ -166,8 +166,8 @@ def clients_list() -> None:
 @click.argument("client_id")
 def clients_revoke(client_id: str) -> None:
     """Revoke a client: no new token, and the tokens it holds stop working at once."""
-    from app.services import oauth_clients
-    from app.services.audit import Origin
+    from app.services.accounts import oauth_clients
+    from app.services.platform.audit import Origin
 
     with owner_session() as session:
         try:

@@ -48,7 +48,7 @@ def owner_session() -> Iterator[Session]:
 
 def charity_named(session: Session, slug: str) -> Organisation:
     """The charity a ``--charity`` option names, or a usage error saying what is wrong."""
-    from app.services.reference import organisation_by_slug
+    from app.services.platform.reference import organisation_by_slug
 
     try:
         charity = organisation_by_slug(session, slug)

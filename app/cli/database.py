@@ -56,7 +56,7 @@ def reference_group() -> None:
 @reference_group.command("load")
 def reference_load() -> None:
     """Load the prison register shipped with Continuum (add new prisons, update changed ones)."""
-    from app.services.reference import load_prisons
+    from app.services.platform.reference import load_prisons
 
     with owner_session() as session:
         added, updated = load_prisons(session)

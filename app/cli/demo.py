@@ -130,7 +130,7 @@ def demo(
             current_app.extensions["continuum"].totp_sealer,
             demo_data.credentials_path(settings.instance_path),
         )
-    from app.services.keys import ensure_charity_keys
+    from app.services.platform.keys import ensure_charity_keys
 
     with app_sessions()() as session:
         ensure_charity_keys(session, root_key())

@@ -41,7 +41,7 @@ def audit_checkpoint(out: Path | None) -> None:
     """Sign the head of every chain; keep the output somewhere the database's admins cannot edit."""
     from app.domain.audit_chain import sign_checkpoint
     from app.security.signing import key_id, load_or_create_signing_key, public_key_text
-    from app.services import audit
+    from app.services.platform import audit
 
     key = load_or_create_signing_key(_signing_key_path())
     kid = key_id(key.public_key())
@@ -64,7 +64,7 @@ def _checkpoint_failures(session: Session, path: Path) -> list[str]:
     """Every checkpoint in the file that is not signed by our key or no longer holds."""
     from app.domain.audit_chain import Checkpoint, verify_checkpoint
     from app.security.signing import load_or_create_signing_key
-    from app.services import audit
+    from app.services.platform import audit
 
     public = load_or_create_signing_key(_signing_key_path()).public_key()
     failures = []
@@ -90,7 +90,7 @@ def _checkpoint_failures(session: Session, path: Path) -> list[str]:
 )
 def audit_verify(only: str | None, checkpoints: Path | None) -> None:
     """Check every chain (or one) from its first event; exit 1 if any is broken."""
-    from app.services import audit
+    from app.services.platform import audit
 
     broken = False
     # The app role may read the audit log; it may not change it (SELECT and INSERT only).
@@ -127,7 +127,7 @@ def keys_group() -> None:
 @click.option("--charity", "slug", required=True, help="charity slug, e.g. pops")
 def keys_rotate(slug: str) -> None:
     """Add a charity's next data key version: new data is written under it, old stays readable."""
-    from app.services.keys import rotate_charity_key
+    from app.services.platform.keys import rotate_charity_key
 
     with app_sessions()() as session:
         charity = charity_named(session, slug)
@@ -138,8 +138,8 @@ def keys_rotate(slug: str) -> None:
 @keys_group.command("status")
 def keys_status() -> None:
     """Each charity's data key versions and when they were made."""
-    from app.services.keys import SqlKeyStore
-    from app.services.reference import charities
+    from app.services.platform.keys import SqlKeyStore
+    from app.services.platform.reference import charities
 
     with app_sessions()() as session:
         store = SqlKeyStore(session)
@@ -171,9 +171,10 @@ def import_cases(path: Path, slug: str) -> None:
     """Open a case for every row of a CSV file (columns: README.md), all or nothing.
 
     Exits 1, writing nothing, if any row is refused; every problem is listed."""
-    from app.services import imports
-    from app.services.audit import Origin
-    from app.services.vault import vault_for
+    from app.services.cases import imports
+    from app.services.platform.audit import Origin
+    from app.services.platform.vault import vault_for
+    from schemas.casework import CaseIn
     from tenants.guard import bind_tenant
 
     try:
@@ -192,6 +193,7 @@ def import_cases(path: Path, slug: str) -> None:
                 Origin("cli import", app_clock()),
                 vault_for(session, root_key()),
                 rows,
+                CaseIn().load,
             )
         except imports.CaseFileRejected as exc:
             for problem in exc.problems:

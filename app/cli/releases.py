@@ -17,14 +17,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.cli.common import app_sessions, charity_named, current_settings, exit_invalid
-from app.domain.disclosure_model import CannotProtect
-from app.domain.errors import Conflict, InvalidInput, NotFound
-from app.domain.metric_periods import Quarter
+from app.domain.errors import CannotProtect, Conflict, InvalidInput, NotFound, NotSignedOff
+from app.domain.figures.periods import Quarter
 from app.extensions import app_clock
 from app.models import Organisation
 from app.models.releases import Release
-from app.services import releases
-from app.services.audit import Origin
+from app.services.figures import releases
+from app.services.platform.audit import Origin
 from tenants.permissions import OrganisationKind, Permission, Role, may
 
 # The steps build_release reports, in order: the progress bar's length.
@@ -67,8 +66,8 @@ def _refuse(exc: Conflict) -> None:
 def releases_sign_off(slug: str, quarter_text: str, username: str) -> None:
     """The charity admin's sign-off of the charity's figures for a finished quarter: from then
     on its records in that quarter are locked."""
-    from app.services import accounts
-    from app.services.sign_offs import sign_off_quarter
+    from app.services.accounts import accounts
+    from app.services.figures.sign_offs import sign_off_quarter
 
     quarter = _quarter(quarter_text)
     with app_sessions()() as session:
@@ -129,7 +128,7 @@ def releases_build(quarter_text: str, reason: str | None) -> None:
                 release = releases.build_release(
                     session, quarter, builder=builder, rules=rules, reason=reason, progress=progress
                 )
-            except releases.NotSignedOffYet as exc:
+            except NotSignedOff as exc:
                 click.echo(
                     f"\nerror: {quarter.label} is not signed off yet by: {', '.join(exc.slugs)}",
                     err=True,

@@ -33,9 +33,9 @@ def movements_import(path: Path) -> None:
     member charity serves (columns: docs/examples/movements.md), all rows or none.
 
     Exits 1, writing nothing, if any row is refused; every problem is listed."""
-    from app.services import movements
-    from app.services.audit import Origin
-    from app.services.vault import vault_for
+    from app.services.platform.audit import Origin
+    from app.services.platform.vault import vault_for
+    from app.services.transfers import movements
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -88,10 +88,10 @@ def services_transfer_prison(prison_code: str, slug: str, on: datetime) -> None:
     """Move a prison's service to another charity on a day, and offer it every open case of
     the old charity there, each only with the family's consent; the cases without it are listed
     for follow-up and stay with the old charity. Safe to run again."""
-    from app.services import contract_change
-    from app.services.audit import Origin
-    from app.services.reference import organisation_by_slug
-    from app.services.vault import vault_for
+    from app.services.platform.audit import Origin
+    from app.services.platform.reference import organisation_by_slug
+    from app.services.platform.vault import vault_for
+    from app.services.transfers import contract_change
 
     prison_code = prison_code.strip().upper()
     origin = Origin("cli services transfer-prison", app_clock())
@@ -144,7 +144,7 @@ def outbox_group() -> None:
 def outbox_send() -> None:
     """Email every unsent notification to its charity's transfers inbox (no personal data is
     in them). Exits 1 if any could not be sent; they stay in the outbox for the next run."""
-    from app.services import outbox
+    from app.services.transfers import outbox
 
     settings = current_settings()
     if not settings.smtp_host:
@@ -173,8 +173,8 @@ def transfers_group() -> None:
 def transfers_expire() -> None:
     """Lapse every offer nobody answered in time: the package is voided and the sending
     charity's case is active again. Run it daily."""
-    from app.services.audit import Origin
-    from app.services.reference import charities
+    from app.services.platform.audit import Origin
+    from app.services.platform.reference import charities
     from app.services.transfers import expire_overdue
 
     origin = Origin("cli transfers expire", app_clock())

@@ -14,6 +14,7 @@ from app.demo import words
 from app.demo.families import Family, FamilyDrawer
 from app.demo.histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
 from app.domain.outcomes import framework
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ActionOwner,
     ActionStatus,
@@ -25,7 +26,6 @@ from app.domain.vocabulary import (
     ReferralSource,
     Relationship,
 )
-from app.services.referrals import MemberDetails, PersonDetails
 
 # The first letter of the transfers' families' prison numbers: one the histories never draw
 # (app.demo.families.HISTORY_LETTERS).

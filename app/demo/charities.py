@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from app.models import Organisation, Service, User
 from app.security import totp
 from app.security.sealing import Sealer
-from app.services import accounts
-from app.services.reference import ensure_organisation, load_prisons, start_service
+from app.services.accounts import accounts
+from app.services.platform.reference import ensure_organisation, load_prisons, start_service
 from tenants.permissions import OrganisationKind, Role
 
 OPEN_ENDED = None

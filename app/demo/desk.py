@@ -17,12 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.demo.histories import ActionPlan, AssessmentPlan, ContactPlan, NotePlan
+from app.domain.people import MemberDetails
 from app.models import Case, FamilyMember
 from app.security.keyring import RootKeyProvider
-from app.services import casework, family_file, movements, transfers
-from app.services.audit import Origin
-from app.services.referrals import MemberDetails
-from app.services.vault import vault_for
+from app.services import transfers
+from app.services.cases import casework, family_file
+from app.services.platform.audit import Origin
+from app.services.platform.vault import vault_for
+from app.services.transfers import movements
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.demo import words
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import AgeBand, Disability, Ethnicity, MemberKind, Relationship, Sex
-from app.services.equality import EqualityAnswers
-from app.services.referrals import MemberDetails, PersonDetails
+from app.services.cases.equality import EqualityAnswers
 
 # A prison number's suffix letters (the register avoids I and O).
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -33,8 +33,8 @@ from app.domain.vocabulary import (
     ReferralSource,
 )
 from app.models import CaseStatus
-from app.services.equality import EqualityAnswers
-from app.services.referrals import FIRST_REVIEW_AFTER
+from app.services.cases.equality import EqualityAnswers
+from app.services.cases.referrals import FIRST_REVIEW_AFTER
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Most open cases are under way; a few are referrals still waiting for the family to agree.

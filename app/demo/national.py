@@ -47,7 +47,7 @@ from app.demo.national_rows import (
     Served,
     prison_number,
 )
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.models import (
     Case,
     CaseNeed,
@@ -63,9 +63,9 @@ from app.models import (
     User,
 )
 from app.security.keyring import RootKeyProvider, blind_index
-from app.services.keys import keyring as sql_keyring
-from app.services.metrics import counting_context
-from app.services.vault import PRISON_NUMBER_INDEX
+from app.services.figures.metrics import counting_context
+from app.services.platform.keys import keyring as sql_keyring
+from app.services.platform.vault import PRISON_NUMBER_INDEX
 from tenants.system import acting_for
 
 DEFAULT_SEED = "continuum-national"

@@ -35,8 +35,8 @@ from app.domain.vocabulary import (
 )
 from app.models.cases import CaseStatus
 from app.security.keyring import Keyring, blind_index, encrypt_field
-from app.services.referrals import FIRST_REVIEW_AFTER
-from app.services.vault import PRISON_NUMBER_INDEX
+from app.services.cases.referrals import FIRST_REVIEW_AFTER
+from app.services.platform.vault import PRISON_NUMBER_INDEX
 
 Rows = dict[str, list[dict[str, Any]]]
 

@@ -39,9 +39,9 @@ from app.models import (
 )
 from app.models.base import new_id
 from app.security.keyring import RootKeyProvider
-from app.services import referrals
-from app.services.audit import Origin
-from app.services.vault import Vault, vault_for
+from app.services.cases import referrals
+from app.services.platform.audit import Origin
+from app.services.platform.vault import Vault, vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role

@@ -22,11 +22,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.models import OAuthClient, Organisation
-from app.services import accounts, oauth_clients, releases
-from app.services.audit import Origin
-from app.services.sign_offs import charities_serving, is_signed_off, sign_off_quarter
+from app.services.accounts import accounts, oauth_clients
+from app.services.figures import releases
+from app.services.figures.sign_offs import charities_serving, is_signed_off, sign_off_quarter
+from app.services.platform.audit import Origin
 from config import Settings
 
 # Who signs off and who publishes: users of app.demo.charities.DEMO_USERS.

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from app.demo.casework import Casework, CaseworkDrawer, carried_on, walk_through_casework
 from app.demo.families import Family
 from app.demo.histories import ContactPlan, NotePlan
-from app.domain.transfers import TransferOrigin, TransferReason, TransferState
+from app.domain.transfers.machine import TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import DataCategory
 
 # What most families agree to share with the receiving charity: everything but the sender's

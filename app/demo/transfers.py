@@ -24,7 +24,7 @@ from app.demo.casework import Casework
 from app.demo.charities import CHARITIES
 from app.demo.desk import Desk, Entry, Member, Settled, at, planned, record
 from app.demo.transfer_stories import Story, plan_transfer_stories
-from app.domain.transfers import TransferOrigin, TransferState
+from app.domain.transfers.machine import TransferOrigin, TransferState
 from app.domain.vocabulary import (
     ConsentDecision,
     ConsentMethod,
@@ -35,8 +35,9 @@ from app.domain.vocabulary import (
 )
 from app.models import CaseTransfer, User
 from app.security.keyring import RootKeyProvider
-from app.services import cases, consent_withdrawal, consents, referrals, transfers
-from app.services.movements import COLUMNS as MOVEMENT_COLUMNS
+from app.services import transfers
+from app.services.cases import cases, consent_withdrawal, consents, referrals
+from app.services.transfers.movements import COLUMNS as MOVEMENT_COLUMNS
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role

@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from app.domain.errors import DomainError
+from app.domain.errors import ChainMismatch, MalformedCheckpoint, NaiveTimestamp, UnknownOutcome
 
 PLATFORM_CHAIN = "platform"
 OUTCOMES = frozenset({"ok", "refused"})
@@ -53,26 +53,6 @@ OUT_OF_ORDER = "out of order"
 WRONG_CHAIN = "wrong chain"
 
 _CHECKPOINT_KEYS = frozenset({"chain", "sequence", "hash", "signed_at", "signature", "key_id"})
-
-
-class AuditChainError(DomainError):
-    """Base of every condition raised while building or reading an audit chain."""
-
-
-class ChainMismatch(AuditChainError):
-    """Raised when an event would be sealed onto an event from another chain."""
-
-
-class NaiveTimestamp(AuditChainError):
-    """Raised when an audit time has no time zone, so its instant is unknown."""
-
-
-class UnknownOutcome(AuditChainError):
-    """Raised when a draft's outcome is neither "ok" nor "refused"."""
-
-
-class MalformedCheckpoint(AuditChainError):
-    """Raised when an exported checkpoint cannot be read back as one."""
 
 
 def _utc(moment: datetime) -> datetime:

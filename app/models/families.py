@@ -2,7 +2,8 @@
 monitoring kept apart from the case file. Tenant-owned; personal fields are ciphertext.
 
 A column ending ``_enc`` holds an AES-256-GCM field (app.security.keyring) bound to charity,
-table, column (the name without ``_enc``) and row; ``app.services.vault`` reads and writes them.
+table, column (the name without ``_enc``) and row; ``app.services.platform.vault`` reads and writes
+them.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class Service(RandomId, Timestamps, Base):
 
     ``ends_on`` is exclusive and open when null. At most one charity serves a prison on a given
     day: the database refuses an overlap (an exclusion constraint on PostgreSQL, a trigger on
-    SQLite), and ``app.services.reference.start_service`` says so first with a clear error.
+    SQLite), and ``app.services.platform.reference.start_service`` says so first with a clear error.
     """
 
     __tablename__ = "services"

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import sql_in
 from app.models.base import Base, RandomId, Timestamps, UTCDateTime, utcnow
 from app.models.families import sealed
@@ -93,7 +93,7 @@ class CaseTransfer(RandomId, Timestamps, SharedTenancy, Base):
 
 
 class CaseTransferStep(RandomId, SharedTenancy, Base):
-    """One step of a transfer (app.domain.transfers.Step): who, when, for which side, why.
+    """One step of a transfer (app.domain.transfers.machine.Step): who, when, for which side, why.
 
     Append-only; the sides are copied from the transfer so that the same rule walls both in.
     The unique sequence is the database's guard against two concurrent steps from one state.

@@ -13,10 +13,12 @@ from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
 from app.domain.errors import Forbidden, InvalidInput
-from app.services import oversight, staff
-from app.services.staff import StaffAdmin
-from app.web.audit import request_origin
-from app.web.forms import FormFields, flatten_errors, form_errors, read_form
+from app.http.audit import request_origin
+from app.http.fields import flatten_errors
+from app.services.accounts import staff
+from app.services.accounts.staff import StaffAdmin
+from app.services.cases import oversight
+from app.web.forms import FormFields, form_errors, read_form
 from schemas.staff import AccessLogQuery, PrisonsIn, StaffIn
 from tenants.flask import current_actor, require_context, tenant_session
 

@@ -20,15 +20,15 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.domain.errors import InvalidInput, NotFound
+from app.domain.errors import InvalidInput, NotFound, SignInRefused
 from app.extensions import app_clock, limiter
+from app.http.audit import request_origin
 from app.models import Organisation, User
 from app.security.passwords import MIN_LENGTH
 from app.security.totp import secret_to_base32
-from app.services import accounts
-from app.services.accounts import LockoutPolicy, SignInRefused
-from app.services.reference import organisation_by_slug
-from app.web.audit import request_origin
+from app.services.accounts import accounts
+from app.services.accounts.accounts import LockoutPolicy
+from app.services.platform.reference import organisation_by_slug
 from app.web.security import end_session, renew_session, start_session
 from tenants.flask import db_session
 

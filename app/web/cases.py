@@ -10,15 +10,16 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from app.domain.errors import InvalidInput
+from app.http.audit import request_origin
+from app.http.fields import flatten_errors
+from app.http.vault import request_vault
 from app.models import Prison
-from app.services import access_log, cases, referrals
-from app.services.caseload import caseload
-from app.services.reference import prisons_by_code
-from app.services.search import find_cases
-from app.web.audit import request_origin
+from app.services.cases import access_log, cases, referrals
+from app.services.cases.caseload import caseload
+from app.services.cases.search import find_cases
+from app.services.platform.reference import prisons_by_code
 from app.web.family_page import family_page, load_form
-from app.web.forms import FormFields, flatten_errors, form_errors
-from app.web.vault import request_vault
+from app.web.forms import FormFields, form_errors
 from schemas.cases import CaseQuery
 from schemas.casework import CaseIn, SearchQuery
 from tenants.flask import current_tenant_or_none, require_context, tenant_session

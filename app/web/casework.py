@@ -10,14 +10,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from app.domain.outcomes import DEFAULT_FRAMEWORK, framework
-from app.services import cases, casework, family_file
-from app.services.audit import Origin
-from app.services.family_file import FamilyFile
-from app.services.key_workers import key_workers
-from app.web.audit import request_origin
+from app.http.audit import request_origin
+from app.http.vault import request_vault
+from app.services.cases import cases, casework, family_file
+from app.services.cases.family_file import FamilyFile
+from app.services.cases.key_workers import key_workers
+from app.services.platform.audit import Origin
 from app.web.family_page import form_round_trip, load_form
 from app.web.forms import FormFields
-from app.web.vault import request_vault
 from schemas.casework import (
     ActionIn,
     ActionSettlement,

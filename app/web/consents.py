@@ -11,13 +11,13 @@ from flask.typing import ResponseReturnValue
 from app.domain.consent import ConsentState
 from app.domain.errors import Conflict, NotFound
 from app.domain.vocabulary import ConsentDecision
-from app.services import consent_withdrawal, consents
-from app.services.family_file import ConsentView, FamilyFile
-from app.services.reference import charities
-from app.web.audit import request_origin
+from app.http.audit import request_origin
+from app.http.vault import request_vault
+from app.services.cases import consent_withdrawal, consents
+from app.services.cases.family_file import ConsentView, FamilyFile
+from app.services.platform.reference import charities
 from app.web.family_page import form_round_trip, load_form
 from app.web.forms import FormFields
-from app.web.vault import request_vault
 from schemas.casework import ConsentIn, ConsentWithdrawal
 from tenants.flask import require_context, tenant_session
 

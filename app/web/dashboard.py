@@ -2,8 +2,8 @@
 
 For staff with ``metrics:read`` (the ministry's analysts and the alliance coordinator); anyone
 else gets 403 before a view runs. Every page reads published releases only, through
-app.services.releases, and the stored document; never a case table and never the live metrics,
-so what the dashboard shows is what the release published, cell for cell.
+app.services.figures.releases, and the stored document; never a case table and never the live
+metrics, so what the dashboard shows is what the release published, cell for cell.
 
 Filters are a GET form. A value the release does not have (a quarter not published, a table,
 region, prison, charity or chart figure not in it) is refused with 400 and an error summary
@@ -11,8 +11,8 @@ naming the field, rather than quietly ignored, so a bookmarked link never shows 
 than it says. The table as filtered downloads as CSV and JSON under the same rule.
 
 The trend (issue 12) is one figure (table, row, column) across the current revision of every
-published quarter, oldest first (app.domain.release_trend). Quarters read in plain English on
-every page ("July to September 2026"); the codes stay in URLs and file names.
+published quarter, oldest first (app.domain.figures.release.trend). Quarters read in plain English
+on every page ("July to September 2026"); the codes stay in URLs and file names.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from app.domain import release_csv
 from app.domain.errors import Forbidden
-from app.domain.metric_catalogue import CATALOGUE
-from app.domain.metric_periods import period_name, quarter_name
-from app.domain.release_document import digest
-from app.domain.release_trend import Figure, Mark, TrendTable, trend, trend_tables
+from app.domain.figures.catalogue import CATALOGUE
+from app.domain.figures.periods import period_name, quarter_name
+from app.domain.figures.release import csv_file as release_csv
+from app.domain.figures.release.document import digest
+from app.domain.figures.release.trend import Figure, Mark, TrendTable, trend, trend_tables
+from app.http.settings import current_settings
 from app.models.releases import Release
-from app.services.releases import current_releases, published_release, published_releases
+from app.services.figures.releases import current_releases, published_release, published_releases
 from app.web.release_view import MARKS, Choices, grid, kept_rows, number
-from app.web.settings import current_settings
 from tenants.flask import current_actor, db_session
 from tenants.permissions import Permission, may
 

@@ -9,10 +9,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.domain.errors import InvalidInput, NotFound
-from app.services import equality
-from app.services.equality import EqualityAnswers
-from app.services.family_file import MemberView
-from app.web.audit import request_origin
+from app.http.audit import request_origin
+from app.services.cases import equality
+from app.services.cases.equality import EqualityAnswers
+from app.services.cases.family_file import MemberView
 from app.web.family_page import load_form, read_file, render_family
 from app.web.forms import FormFields, form_errors
 from schemas.casework import EqualityIn

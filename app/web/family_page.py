@@ -14,10 +14,11 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
 from app.domain.errors import InvalidInput
-from app.services import family_file
-from app.web.audit import request_origin
-from app.web.forms import FormFields, flatten_errors, form_errors, read_form
-from app.web.vault import request_vault
+from app.http.audit import request_origin
+from app.http.fields import flatten_errors
+from app.http.vault import request_vault
+from app.services.cases import family_file
+from app.web.forms import FormFields, form_errors, read_form
 from tenants.flask import require_context, tenant_session
 
 

@@ -23,6 +23,7 @@ from werkzeug.formparser import FormDataParser
 
 from app.domain.errors import InvalidInput
 from app.domain.text import NOT_UTF8
+from app.http.fields import flatten_errors
 
 # What decoding with "surrogateescape" leaves where a byte was not UTF-8.
 _NOT_DECODED = re.compile("[\udc80-\udcff]")
@@ -92,20 +93,6 @@ def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
     if not (year.isdigit() and month.isdigit() and day.isdigit()):
         return f"{year}-{month}-{day}"  # left for the schema to refuse with a field message
     return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-
-
-def flatten_errors(messages: Any) -> dict[str, list[str]]:
-    """marshmallow's nested messages as {field: [message, ...]} for the error summary."""
-    if isinstance(messages, list):
-        return {"_schema": [str(m) for m in messages]}
-    flat: dict[str, list[str]] = {}
-    for field_name, value in messages.items():
-        if isinstance(value, dict):
-            for sub, sub_messages in flatten_errors(value).items():
-                flat[f"{field_name}.{sub}"] = sub_messages
-        else:
-            flat[str(field_name)] = [str(m) for m in value]
-    return flat
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from flask import Blueprint
 from app.domain import vocabulary
 from app.domain.consent import ConsentState
 from app.domain.outcomes import Framework, frameworks
-from app.domain.transfers import Party, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferReason, TransferState
 from app.models.cases import CaseStatus
-from app.services.family_file import TimelineEntry
-from app.services.scope import READ_ONLY_STATUSES
+from app.services.cases.family_file import TimelineEntry
+from app.services.cases.scope import READ_ONLY_STATUSES
 
 bp = Blueprint("labels", __name__)
 

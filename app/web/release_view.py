@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.release_trend import Mark
+from app.domain.figures.release.trend import Mark
 
 # What a chart writes on a point that has no bar or no dot of its own (dashboard.js draws it).
 MARKS = {

@@ -25,15 +25,15 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.domain.metric_periods import Quarter
+from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedOff
+from app.domain.figures.periods import Quarter
+from app.http.audit import request_origin
+from app.http.settings import current_settings
 from app.models import Organisation
 from app.models.releases import Release, ReleaseStatus, SignOffAction
-from app.services import releases, sign_offs
-from app.services.releases import Builder
-from app.web.audit import request_origin
+from app.services.figures import releases, sign_offs
+from app.services.figures.releases import Builder
 from app.web.forms import FormFields, form_errors
-from app.web.settings import current_settings
 from tenants.flask import Actor, builder_session, current_actor, tenant_session
 from tenants.permissions import Permission, may
 
@@ -191,7 +191,7 @@ def build() -> ResponseReturnValue:
             reason=request.form.get("reason") or None,
         )
         session.commit()
-    except releases.NotSignedOffYet as exc:
+    except NotSignedOff as exc:
         session.rollback()
         message = f"Not every charity has signed off the quarter yet: {_names(exc.slugs)}"
         return _index_page({"quarter": [message]}, 409, request.form)

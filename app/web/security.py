@@ -1,17 +1,16 @@
-"""Request guards for every endpoint: deny by default, session timeouts, security headers.
+"""The web's sessions: who is signed in, for how long, and what they may reach meanwhile.
 
-One ``before_request`` decides who is asking before any view runs (SecureDrop's pattern):
-an endpoint not named in ``PUBLIC_ENDPOINTS`` needs a signed-in member of staff on the web, or a
-personal token on the API; a view marked by ``require_oauth`` (app.api.oauth) checks a ministry
-client's token itself. Forgetting a decorator therefore fails safe. A user whose password
-someone else chose reaches only ``PASSWORD_CHANGE_ENDPOINTS`` until they choose their own.
+The deny-by-default gate (app.http.gate) sends every request to a web page that is not public to
+``signed_in_member``, registered here: a signed-in member of staff of an open session that has
+not timed out, or a redirect to sign in. A user whose password someone else chose reaches only
+``PASSWORD_CHANGE_ENDPOINTS`` until they choose their own.
 
 Ending a session. Flask's session is a signed cookie the server does not keep, so clearing it at
 sign-out only empties the browser's copy: any other copy (a saved cookie, a shared computer's
 profile, a thief's) stayed signed in until a timeout (issue 13). Each sign-in therefore opens a
-server-side session (``web_sessions``, app.services.accounts) whose random secret travels in the
-cookie; the user loader signs a request in only while that session is open, and sign-out ends it.
-That ends one session and leaves the user's other devices signed in; ending all of them at once
+server-side session (``web_sessions``, app.services.accounts.accounts) whose random secret travels
+in the cookie; the user loader signs a request in only while that session is open, and sign-out ends
+it. That ends one session and leaves the user's other devices signed in; ending all of them at once
 (signing out everywhere, a password change, an admin's reset or deactivation) stays the epoch's
 job, one number on the user's row rather than a row per session to find and end.
 """
@@ -24,28 +23,13 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
-from app.domain.errors import PasswordChangeRequired
 from app.extensions import app_clock, login_manager
+from app.http.gate import Side, register_authenticator
 from app.models import User
-from app.services import accounts
+from app.services.accounts import accounts
 from tenants.flask import db_session, set_actor
-
-PUBLIC_ENDPOINTS = frozenset(
-    {
-        "static",
-        "auth.choose_organisation",
-        "auth.login",
-        "auth.second_factor",
-        "auth.enrol",
-        "public.health",
-        "api-docs.openapi_json",
-        # Authenticates the ministry's API clients itself (app.api.oauth).
-        "oauth.token",
-    }
-)
 
 # All a signed-in user may reach while they must change their password (static is public).
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
@@ -53,29 +37,10 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
 # The key in the session cookie for the secret of its server-side session.
 WEB_SESSION_KEY = "web_session"
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-}
-
 
 def _now() -> int:
     """Seconds since the epoch by the app's clock: sessions time out by it, as steps are dated."""
     return int(app_clock()().timestamp())
-
-
-def is_api_request() -> bool:
-    return request.path.startswith(("/api/", "/oauth/"))
 
 
 @login_manager.user_loader
@@ -154,28 +119,9 @@ def _session_expired() -> bool:
     return now - seen_at > settings.session_idle_minutes * 60
 
 
-def _authenticate() -> Response | None:
-    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
-        set_actor(None)
-        return None
-    from app.api.oauth import protects
-
-    if protects(request.endpoint, request.method):
-        # A ministry client's view: require_oauth checks the client's token; no tenant context.
-        set_actor(None)
-        return None
-    if is_api_request():
-        from app.api.auth import bearer_actor
-
-        actor = bearer_actor()
-        if actor is None:
-            raise Unauthorized(www_authenticate=None)
-        set_actor(actor)
-        if actor.must_change_password:
-            # Refused, and audited as a refusal, until the user chooses their own password on
-            # the web: someone else knows the one they have.
-            raise PasswordChangeRequired("password change required")
-        return None
+def signed_in_member() -> Response | None:
+    """The web's authenticator (app.http.gate): the signed-in member of staff, or a redirect to
+    sign in; while their password must change, a redirect to change it."""
     if not current_user.is_authenticated:
         set_actor(None)
         return redirect(url_for("auth.choose_organisation"))
@@ -191,23 +137,6 @@ def _authenticate() -> Response | None:
     if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
     return None
-
-
-def _headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if current_app.extensions["continuum"].settings.secure_cookies:
-        response.headers.setdefault(
-            "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
-        )
-    if request.endpoint != "static":
-        # Pages about families must never sit in a shared or browser cache.
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-    if response.status_code == 401 and is_api_request():
-        # A challenge already made (the OAuth server's, the resource protector's) stays.
-        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="continuum"')
-    return response
 
 
 def _fingerprint() -> str:
@@ -226,8 +155,7 @@ def init_security(app: Flask) -> None:
     # flask-login has no public hook for this; the attribute is its documented-in-code seam.
     login_manager._session_identifier_generator = _fingerprint
     login_manager.login_view = "auth.choose_organisation"
-    app.before_request(_authenticate)
-    app.after_request(_headers)
+    register_authenticator(app, Side.WEB, signed_in_member)
 
     @app.context_processor
     def _actor() -> dict[str, object]:

@@ -18,16 +18,16 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.domain.errors import Conflict, InvalidInput
-from app.domain.transfers import Party, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferReason, TransferState
+from app.http.audit import request_origin
+from app.http.settings import current_settings
+from app.http.vault import request_vault
 from app.services import transfers
-from app.services.audit import Origin
-from app.services.reference import prisons_by_code
+from app.services.platform.audit import Origin
+from app.services.platform.reference import prisons_by_code
 from app.services.transfers import views
-from app.web.audit import request_origin
 from app.web.family_page import load_form, read_file, render_family
 from app.web.forms import FormFields, form_errors
-from app.web.settings import current_settings
-from app.web.vault import request_vault
 from schemas.transfers import (
     CANCEL_REASONS,
     DECLINE_REASONS,

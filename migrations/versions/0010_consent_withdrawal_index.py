@@ -1,7 +1,7 @@
 """Find the withdrawal of a consent by what it withdraws.
 
 Whether a family objects to statistical use asks, for each statistics consent, whether a
-withdrawal of it exists (app.services.metrics_population.objecting_families). Without an index
+withdrawal of it exists (app.services.figures.population.objecting_families). Without an index
 on what a withdrawal withdraws, each such question read every consent of the charity: the
 figures took time quadratic in a charity's consents (bench/release.py).
 

@@ -24,7 +24,7 @@ of the readers' role, so the readers' policies apply to it as well, ORed with it
 tests/postgres/test_reader_grants.py names every grant and policy the readers' role holds.
 
 The app role may now read ``alembic_version`` (and nothing else of it): readiness compares the
-database's revision with the code's head (app/web/health.py), which a migration like this one,
+database's revision with the code's head (app/http/health.py), which a migration like this one,
 changing grants and policies only, would otherwise pass unseen.
 
 Revision ID: 0012
@@ -95,7 +95,7 @@ READER_POLICIES = {
 }
 
 # STABLE: it reads the calling statement's snapshot, so the head it finds is the one the
-# statement sees (the append lock, app.services.audit.lock_chain, is held before it runs).
+# statement sees (the append lock, app.services.platform.audit.lock_chain, is held before it runs).
 _HEAD = """
 CREATE FUNCTION audit_platform_head() RETURNS integer
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$

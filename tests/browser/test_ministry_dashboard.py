@@ -16,11 +16,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from tests.browser.conftest import ARTIFACTS, axe_violations
 from tests.conftest import fresh_code
-from tests.integration.test_dashboard import _figure_in_both
-from tests.support.releases import publish_quarter
+from tests.support.releases import figure_in_both, publish_quarter
 from tests.support.world import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -212,7 +211,7 @@ def test_ministry_analyst_reads_a_trend_with_its_suppressed_quarter_marked(
         publish_quarter(app_sessions, world, Quarter(2026, 2)),
         publish_quarter(app_sessions, world, threshold=1, base=1),
     ]
-    table, row, column = _figure_in_both(quarters)
+    table, row, column = figure_in_both(quarters)
     values = [
         next(r for r in json.loads(q.content)["tables"] if r["id"] == table) for q in quarters
     ]

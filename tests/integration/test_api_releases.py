@@ -18,9 +18,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import or_, select
 
-from app.domain.metric_catalogue import Measure
-from app.domain.metric_periods import Quarter
-from app.domain.release_document import canonical
+from app.domain.figures.catalogue import Measure
+from app.domain.figures.periods import Quarter
+from app.domain.figures.release.document import canonical
 from app.models import Service
 from app.models.oauth import METRICS_READ
 from app.models.releases import Release

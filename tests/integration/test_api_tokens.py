@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from app.models import ApiToken, User
 from app.security.tokens import TOKEN_PREFIX, new_token
-from app.services.accounts import create_api_token
+from app.services.accounts.accounts import create_api_token
 from tests.support.api_bodies import referral
 from tests.support.world import World
 

@@ -8,12 +8,9 @@ Every test runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +25,7 @@ from tests.support.api_bodies import (
     open_family,
     start_transfer,
 )
+from tests.support.api_desk import ApiDesk
 from tests.support.world import World
 
 CONTACT_SUMMARY = "Ozymandias-visit: the family talked about the move north."
@@ -46,38 +44,16 @@ def _refused(response: Any, status: int) -> dict[str, Any]:
     return error
 
 
-class Desk:
-    """One actor at the API: a client and a fresh bearer token."""
-
-    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, headers=self.headers, **kwargs)
-
-    def post(self, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-        return self.client.post(url, json=body, headers={**self.headers, **(headers or {})})
-
-
-@pytest.fixture
-def desk(app: Flask, bearer: Callable[[str], dict[str, str]]) -> Callable[[str], Desk]:
-    def factory(key: str) -> Desk:
-        return Desk(app.test_client(), bearer(key))
-
-    return factory
-
-
 @pytest.fixture
 def nepacs(world: World) -> uuid.UUID:
     return world.organisations["nepacs"]
 
 
-def _family(worker: Desk) -> OpenedFamily:
+def _family(worker: ApiDesk) -> OpenedFamily:
     return open_family(worker.client, worker.headers)
 
 
-def _offered(worker: Desk, nepacs: uuid.UUID, **kwargs: Any) -> tuple[OpenedFamily, str]:
+def _offered(worker: ApiDesk, nepacs: uuid.UUID, **kwargs: Any) -> tuple[OpenedFamily, str]:
     family = _family(worker)
     return family, start_transfer(worker.client, worker.headers, family.case_id, nepacs, **kwargs)
 
@@ -94,8 +70,8 @@ def _steps(all_rows: sessionmaker[Session]) -> int:
 # --- the whole journey ---------------------------------------------------------------------
 
 
-def test_pops_worker_offers_and_nepacs_manager_accepts_exactly_once(desk, nepacs, all_rows):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+def test_pops_worker_offers_and_nepacs_manager_accepts_exactly_once(api_desk, nepacs, all_rows):
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     family = _family(worker)
     case = f"{CASES}/{family.case_id}"
     _ok(worker.post(f"{case}/consents", bodies.transfer_consent(nepacs)), 201)
@@ -165,9 +141,9 @@ def test_pops_worker_offers_and_nepacs_manager_accepts_exactly_once(desk, nepacs
     ],
 )
 def test_nepacs_manager_sees_only_the_sections_the_family_consented_to(
-    desk, nepacs, categories, crosses
+    api_desk, nepacs, categories, crosses
 ):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     family = _family(worker)
     case = f"{CASES}/{family.case_id}"
     _ok(worker.post(f"{case}/contacts", bodies.contact(summary=CONTACT_SUMMARY)), 201)
@@ -203,8 +179,8 @@ POSTS_ON_A_TRANSFER: dict[str, dict[str, Any] | None] = {
 }
 
 
-def test_pact_manager_finds_no_transfer_between_two_other_charities(desk, nepacs, all_rows):
-    worker, pact = desk("pops_liverpool"), desk("pact_manager")
+def test_pact_manager_finds_no_transfer_between_two_other_charities(api_desk, nepacs, all_rows):
+    worker, pact = api_desk("pops_liverpool"), api_desk("pact_manager")
     family, transfer_id = _offered(worker, nepacs)
     missing = pact.get(f"{TRANSFERS}/{missing_id()}")
     assert missing.status_code == 404
@@ -223,8 +199,8 @@ def test_pact_manager_finds_no_transfer_between_two_other_charities(desk, nepacs
     assert _ok(worker.get(f"{TRANSFERS}/{transfer_id}"))["state"] == "offered"
 
 
-def test_nepacs_caseworker_cannot_accept_or_decline_an_offer(desk, nepacs, all_rows):
-    worker, caseworker = desk("pops_liverpool"), desk("nepacs_durham")
+def test_nepacs_caseworker_cannot_accept_or_decline_an_offer(api_desk, nepacs, all_rows):
+    worker, caseworker = api_desk("pops_liverpool"), api_desk("nepacs_durham")
     _, transfer_id = _offered(worker, nepacs)
     steps = _steps(all_rows)
     _refused(caseworker.post(f"{TRANSFERS}/{transfer_id}/accept"), 403)
@@ -234,9 +210,9 @@ def test_nepacs_caseworker_cannot_accept_or_decline_an_offer(desk, nepacs, all_r
     assert _ok(caseworker.get(f"{TRANSFERS}/{transfer_id}"))["state"] == "offered"
 
 
-def test_sender_may_not_accept_its_own_offer_nor_the_receiver_cancel_it(desk, nepacs, all_rows):
-    worker, manager = desk("pops_liverpool"), desk("pops_manager")
-    receiver = desk("nepacs_manager")
+def test_sender_may_not_accept_its_own_offer_nor_the_receiver_cancel_it(api_desk, nepacs, all_rows):
+    worker, manager = api_desk("pops_liverpool"), api_desk("pops_manager")
+    receiver = api_desk("nepacs_manager")
     _, transfer_id = _offered(worker, nepacs)
     steps = _steps(all_rows)
     # Both sides see this transfer, so the other side's step is forbidden, not missing.
@@ -250,8 +226,8 @@ def test_sender_may_not_accept_its_own_offer_nor_the_receiver_cancel_it(desk, ne
 # --- ending without acceptance -------------------------------------------------------------
 
 
-def test_receiver_declines_and_the_sender_keeps_the_case(desk, nepacs):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+def test_receiver_declines_and_the_sender_keeps_the_case(api_desk, nepacs):
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     family, transfer_id = _offered(worker, nepacs)
     assert _ok(worker.get(f"{CASES}/{family.case_id}"))["status"] == "transfer_pending"
     declined = _ok(manager.post(f"{TRANSFERS}/{transfer_id}/decline", {"reason": "no_capacity"}))
@@ -264,8 +240,8 @@ def test_receiver_declines_and_the_sender_keeps_the_case(desk, nepacs):
     _refused(manager.post(f"{TRANSFERS}/{transfer_id}/accept"), 409)
 
 
-def test_sender_cancels_a_proposal_and_the_receiver_never_learns_of_it(desk, nepacs):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+def test_sender_cancels_a_proposal_and_the_receiver_never_learns_of_it(api_desk, nepacs):
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     family = _family(worker)
     proposed = _ok(worker.post(f"{CASES}/{family.case_id}/transfers", bodies.proposal()), 201)
     transfer = f"{TRANSFERS}/{proposed['id']}"
@@ -276,8 +252,8 @@ def test_sender_cancels_a_proposal_and_the_receiver_never_learns_of_it(desk, nep
     assert _ok(manager.get(TRANSFERS))["items"] == []
 
 
-def test_offer_without_the_familys_transfer_consent_is_refused(desk, all_rows):
-    worker = desk("pops_liverpool")
+def test_offer_without_the_familys_transfer_consent_is_refused(api_desk, all_rows):
+    worker = api_desk("pops_liverpool")
     family = _family(worker)
     proposed = _ok(worker.post(f"{CASES}/{family.case_id}/transfers", bodies.proposal()), 201)
     steps = _steps(all_rows)
@@ -289,8 +265,8 @@ def test_offer_without_the_familys_transfer_consent_is_refused(desk, all_rows):
 # --- requests from the receiver ------------------------------------------------------------
 
 
-def test_a_request_answers_the_same_whether_or_not_a_case_matches(desk):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+def test_a_request_answers_the_same_whether_or_not_a_case_matches(api_desk):
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     _family(worker)
     matched = manager.post(TRANSFER_REQUESTS, bodies.transfer_request())
     unmatched = manager.post(TRANSFER_REQUESTS, bodies.transfer_request(prison_number="Z9999ZZ"))
@@ -320,9 +296,9 @@ def test_a_request_answers_the_same_whether_or_not_a_case_matches(desk):
     )
 
 
-def test_a_caseworker_may_not_ask_for_a_case(desk, all_rows):
+def test_a_caseworker_may_not_ask_for_a_case(api_desk, all_rows):
     steps = _steps(all_rows)
-    _refused(desk("nepacs_durham").post(TRANSFER_REQUESTS, bodies.transfer_request()), 403)
+    _refused(api_desk("nepacs_durham").post(TRANSFER_REQUESTS, bodies.transfer_request()), 403)
     assert _steps(all_rows) == steps
 
 
@@ -353,9 +329,9 @@ BAD_INPUT: dict[str, tuple[str, str, Any, dict[str, str], str]] = {
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUT))
-def test_bad_input_is_refused_naming_the_field_and_writes_no_step(desk, nepacs, all_rows, name):
+def test_bad_input_is_refused_naming_the_field_and_writes_no_step(api_desk, nepacs, all_rows, name):
     actor, step, body, headers, field = BAD_INPUT[name]
-    family, transfer_id = _offered(desk("pops_liverpool"), nepacs)
+    family, transfer_id = _offered(api_desk("pops_liverpool"), nepacs)
     url = {
         "propose": f"{CASES}/{family.case_id}/transfers",
         "request": TRANSFER_REQUESTS,
@@ -363,15 +339,15 @@ def test_bad_input_is_refused_naming_the_field_and_writes_no_step(desk, nepacs, 
     transfers_before = _count(all_rows, select(func.count()).select_from(CaseTransfer))
     steps_before = _steps(all_rows)
 
-    error = _refused(desk(actor).post(url, body, headers=headers), 422)
+    error = _refused(api_desk(actor).post(url, body, headers=headers), 422)
 
     assert field in error["fields"], error
     assert _steps(all_rows) == steps_before
     assert _count(all_rows, select(func.count()).select_from(CaseTransfer)) == transfers_before
 
 
-def test_a_well_formed_idempotency_key_among_other_headers_is_taken(desk, nepacs):
-    worker = desk("pops_liverpool")
+def test_a_well_formed_idempotency_key_among_other_headers_is_taken(api_desk, nepacs):
+    worker = api_desk("pops_liverpool")
     family = _family(worker)
     transfer_id = start_transfer(worker.client, worker.headers, family.case_id, nepacs, offer=False)
     extra = {"Idempotency-Key": "offer:2024-06-01_a.b", "X-Request-Id": "anything at all"}
@@ -385,18 +361,18 @@ def test_a_well_formed_idempotency_key_among_other_headers_is_taken(desk, nepacs
     "query",
     [{"colour": "red"}, {"side": "platform"}, {"side": "both"}, {"open_only": "perhaps"}],
 )
-def test_the_list_refuses_query_parameters_it_does_not_know(desk, query):
-    error = _refused(desk("pops_liverpool").get(TRANSFERS, query_string=query), 422)
+def test_the_list_refuses_query_parameters_it_does_not_know(api_desk, query):
+    error = _refused(api_desk("pops_liverpool").get(TRANSFERS, query_string=query), 422)
     assert set(query) <= set(error["fields"])
 
 
-def test_the_list_keeps_one_side_and_open_transfers_when_asked(desk, nepacs):
-    worker, manager = desk("pops_liverpool"), desk("nepacs_manager")
+def test_the_list_keeps_one_side_and_open_transfers_when_asked(api_desk, nepacs):
+    worker, manager = api_desk("pops_liverpool"), api_desk("nepacs_manager")
     _, open_id = _offered(worker, nepacs)
     _, declined_id = _offered(worker, nepacs)
     _ok(manager.post(f"{TRANSFERS}/{declined_id}/decline", {"reason": "no_capacity"}))
 
-    def ids(actor: Desk, **query: str) -> set[str]:
+    def ids(actor: ApiDesk, **query: str) -> set[str]:
         return {t["id"] for t in _ok(actor.get(TRANSFERS, query_string=query))["items"]}
 
     assert ids(worker, side="sender") == {open_id, declined_id}

@@ -9,10 +9,8 @@ transaction as what they record; a refused access is one event and changes no re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +22,7 @@ from tenants.guard import bind_tenant
 from tenants.permissions import Role
 from tests.conftest import csrf_from, missing_id, sign_in
 from tests.support.api_bodies import referral
+from tests.support.audit_trail import activity, chain_of, verify_audit
 from tests.support.world import PASSWORD, World
 
 ALL_PRISONS = frozenset({"LPI", "WDI", "DMI"})
@@ -55,10 +54,6 @@ class AuditLog:
 @pytest.fixture
 def audit_log(app_sessions: sessionmaker[Session]) -> AuditLog:
     return AuditLog(app_sessions)
-
-
-def _chain(world: World, slug: str) -> str:
-    return str(world.organisations[slug])
 
 
 def _password_step(client: FlaskClient, slug: str, username: str, password: str):
@@ -94,7 +89,7 @@ def test_completed_sign_in_leaves_one_ok_event_in_the_actors_chain(
     audit_log.mark()
     sign_in(app.test_client(), world, actor)
     (event,) = audit_log.new()
-    assert event.chain == (_chain(world, charity) if charity else PLATFORM_CHAIN)
+    assert event.chain == (chain_of(world, charity) if charity else PLATFORM_CHAIN)
     assert (event.action, event.outcome) == ("auth.sign_in", "ok")
     assert event.actor == str(world.actors[actor].user_id)
     assert event.organisation == str(world.organisations[world.actors[actor].org_slug])
@@ -108,7 +103,7 @@ def test_wrong_password_leaves_one_refused_event_naming_the_account(app, world, 
     assert response.status_code == 401
     (event,) = audit_log.new()
     assert (event.chain, event.action, event.outcome) == (
-        _chain(world, "pops"),
+        chain_of(world, "pops"),
         "auth.sign_in",
         "refused",
     )
@@ -151,7 +146,11 @@ def test_caseworker_reading_own_case_leaves_one_read_event_naming_it(world, sign
     audit_log.mark()
     assert client.get(f"/cases/{case_id}").status_code == 200
     (event,) = audit_log.new()
-    assert (event.chain, event.action, event.outcome) == (_chain(world, "pops"), "case.read", "ok")
+    assert (event.chain, event.action, event.outcome) == (
+        chain_of(world, "pops"),
+        "case.read",
+        "ok",
+    )
     assert (event.record_type, event.record_ids) == ("case", (str(case_id),))
     assert event.actor == str(world.actors["pops_liverpool"].user_id)
 
@@ -189,7 +188,7 @@ def test_caseworker_opening_a_case_by_api_leaves_one_create_event_naming_it(
     assert response.status_code == 201
     (event,) = audit_log.new()
     assert (event.chain, event.action, event.outcome) == (
-        _chain(world, "pops"),
+        chain_of(world, "pops"),
         "case.create",
         "ok",
     )
@@ -228,7 +227,7 @@ def test_caseworker_asking_for_a_foreign_case_leaves_one_refusal_and_the_same_40
     (event,) = audit_log.new()
     assert foreign.status_code == 404
     assert (event.chain, event.action, event.outcome) == (
-        _chain(world, "pops"),
+        chain_of(world, "pops"),
         "access.refused",
         "refused",
     )
@@ -255,7 +254,7 @@ def test_staff_without_case_access_leave_one_refusal_in_their_own_chain(
     audit_log.mark()
     assert client.get(f"/cases/{case_id}").status_code == 403
     (event,) = audit_log.new()
-    assert event.chain == (_chain(world, charity) if charity else PLATFORM_CHAIN)
+    assert event.chain == (chain_of(world, charity) if charity else PLATFORM_CHAIN)
     assert (event.action, event.outcome, event.record_ids) == (
         "access.refused",
         "refused",
@@ -264,20 +263,6 @@ def test_staff_without_case_access_leave_one_refusal_in_their_own_chain(
 
 
 # --- verifying -------------------------------------------------------------------------------
-
-
-def _activity(world: World, signed_in: Callable[[str], FlaskClient]) -> None:
-    """Four events in POPS's chain (sign-in, list, read, refusal) and two in NEPACS's."""
-    pops = signed_in("pops_liverpool")
-    pops.get("/cases")
-    pops.get(f"/cases/{world.cases[('pops', 'LPI')]}")
-    pops.get(f"/cases/{world.cases[('nepacs', 'DMI')]}")
-    signed_in("nepacs_durham").get("/cases")
-
-
-def _verify(app: Flask, *args: str) -> tuple[int, list[str]]:
-    result = app.test_cli_runner().invoke(args=["audit", "verify", *args])
-    return result.exit_code, result.output.splitlines()
 
 
 def _tamper(owner_sessions: sessionmaker[Session], *statements: str, **params: object) -> None:
@@ -289,49 +274,49 @@ def _tamper(owner_sessions: sessionmaker[Session], *statements: str, **params: o
 
 
 def test_verify_passes_every_chain_after_activity(app, world, signed_in):
-    _activity(world, signed_in)
-    code, lines = _verify(app)
+    activity(world, signed_in)
+    code, lines = verify_audit(app)
     assert code == 0, lines
     assert sorted(lines) == sorted(
-        [f"ok {_chain(world, 'pops')} 4 events", f"ok {_chain(world, 'nepacs')} 2 events"]
+        [f"ok {chain_of(world, 'pops')} 4 events", f"ok {chain_of(world, 'nepacs')} 2 events"]
     )
-    code, lines = _verify(app, "--chain", _chain(world, "nepacs"))
-    assert (code, lines) == (0, [f"ok {_chain(world, 'nepacs')} 2 events"])
+    code, lines = verify_audit(app, "--chain", chain_of(world, "nepacs"))
+    assert (code, lines) == (0, [f"ok {chain_of(world, 'nepacs')} 2 events"])
 
 
 def test_owner_editing_one_event_makes_verify_fail_at_that_sequence(
     app, world, signed_in, owner_sessions
 ):
-    _activity(world, signed_in)
-    pops = _chain(world, "pops")
+    activity(world, signed_in)
+    pops = chain_of(world, "pops")
     _tamper(
         owner_sessions,
         "UPDATE audit_events SET source = '10.9.9.9' WHERE chain = :chain AND sequence = 2",
         chain=pops,
     )
-    code, lines = _verify(app)
+    code, lines = verify_audit(app)
     assert code == 1
     assert f"BROKEN {pops} at sequence 2: hash mismatch" in lines
-    assert f"ok {_chain(world, 'nepacs')} 2 events" in lines
+    assert f"ok {chain_of(world, 'nepacs')} 2 events" in lines
 
 
 def test_owner_deleting_one_event_makes_verify_name_the_gap(app, world, signed_in, owner_sessions):
-    _activity(world, signed_in)
-    pops = _chain(world, "pops")
+    activity(world, signed_in)
+    pops = chain_of(world, "pops")
     _tamper(
         owner_sessions,
         "DELETE FROM audit_events WHERE chain = :chain AND sequence = 2",
         chain=pops,
     )
-    code, lines = _verify(app, "--chain", pops)
+    code, lines = verify_audit(app, "--chain", pops)
     assert (code, lines) == (1, [f"BROKEN {pops} at sequence 2: sequence gap"])
 
 
 def test_owner_swapping_two_events_makes_verify_name_the_first(
     app, world, signed_in, owner_sessions
 ):
-    _activity(world, signed_in)
-    pops = _chain(world, "pops")
+    activity(world, signed_in)
+    pops = chain_of(world, "pops")
     where = "WHERE chain = :chain AND sequence = "
     _tamper(
         owner_sessions,
@@ -340,6 +325,6 @@ def test_owner_swapping_two_events_makes_verify_name_the_first(
         f"UPDATE audit_events SET sequence = 3 {where} -1",
         chain=pops,
     )
-    code, lines = _verify(app, "--chain", pops)
+    code, lines = verify_audit(app, "--chain", pops)
     assert code == 1
     assert lines == [f"BROKEN {pops} at sequence 2: broken link"]

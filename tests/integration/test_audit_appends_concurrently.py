@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import AuditEntry
-from app.services import cases
-from app.services.audit import verify
+from app.services.cases import cases
+from app.services.platform.audit import verify
 from tests.support.cases import desks
 from tests.support.world import World
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from app.domain.audit_chain import seal
 from app.models import AuditEntry
-from tests.integration.test_audit import _activity, _chain, _verify
+from tests.support.audit_trail import activity, chain_of, verify_audit
 
 
 def _rewrite_history(owner_sessions, chain: str) -> None:
@@ -36,41 +36,41 @@ def _rewrite_history(owner_sessions, chain: str) -> None:
 def test_rewritten_history_passes_the_chain_check_but_not_the_checkpoint(
     app, world, signed_in, owner_sessions, tmp_path
 ):
-    _activity(world, signed_in)
+    activity(world, signed_in)
     checkpoints = tmp_path / "checkpoints.json"
     result = app.test_cli_runner().invoke(args=["audit", "checkpoint", "--out", str(checkpoints)])
     assert result.exit_code == 0, result.output
     exported = json.loads(checkpoints.read_text())
     assert "BEGIN PUBLIC KEY" in exported["public_key"]
     assert {entry["chain"] for entry in exported["checkpoints"]} == {
-        _chain(world, "pops"),
-        _chain(world, "nepacs"),
+        chain_of(world, "pops"),
+        chain_of(world, "nepacs"),
     }
-    assert _verify(app, "--checkpoints", str(checkpoints))[0] == 0
+    assert verify_audit(app, "--checkpoints", str(checkpoints))[0] == 0
 
-    pops = _chain(world, "pops")
+    pops = chain_of(world, "pops")
     _rewrite_history(owner_sessions, pops)
-    code, lines = _verify(app)
+    code, lines = verify_audit(app)
     assert code == 0, lines  # every hash was recomputed: the chain alone cannot tell
-    code, lines = _verify(app, "--checkpoints", str(checkpoints))
+    code, lines = verify_audit(app, "--checkpoints", str(checkpoints))
     assert code == 1
     assert any(line.startswith(f"REWRITTEN {pops}") for line in lines), lines
 
 
 def test_a_checkpoint_with_a_forged_signature_is_refused(app, world, signed_in, tmp_path):
-    _activity(world, signed_in)
+    activity(world, signed_in)
     checkpoints = tmp_path / "checkpoints.json"
     app.test_cli_runner().invoke(args=["audit", "checkpoint", "--out", str(checkpoints)])
     exported = json.loads(checkpoints.read_text())
     exported["checkpoints"][0]["sequence"] += 1  # claims a later head than was signed
     checkpoints.write_text(json.dumps(exported))
-    code, lines = _verify(app, "--checkpoints", str(checkpoints))
+    code, lines = verify_audit(app, "--checkpoints", str(checkpoints))
     assert code == 1
     assert any(line.startswith("BAD SIGNATURE") for line in lines), lines
 
 
 def test_the_signing_key_is_generated_once_and_private(app, world, signed_in, tmp_path):
-    _activity(world, signed_in)
+    activity(world, signed_in)
     runner = app.test_cli_runner()
     first = json.loads(runner.invoke(args=["audit", "checkpoint"]).output)
     second = json.loads(runner.invoke(args=["audit", "checkpoint"]).output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.models import CaseStatus
-from app.services.cases import COUNT_CAP, CaseFilter, page_of_cases
+from app.services.cases.cases import COUNT_CAP, CaseFilter, page_of_cases
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role

@@ -6,7 +6,6 @@ charity's key is rotated while new fields use the new key."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,24 +13,20 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.domain.errors import Conflict
+from app.domain.people import PersonDetails
 from app.domain.vocabulary import ConsentDecision, ConsentMethod, ConsentVerification
 from app.models import CaseStatus, ConsentRecord
 from app.security.keyring import FieldDecryptionError
-from app.services.casework import add_note
-from app.services.consent_withdrawal import withdraw_consent
-from app.services.consents import consent_receipt
-from app.services.family_file import read_family
-from app.services.keys import rotate_charity_key
-from app.services.referrals import PersonDetails, open_case
-from app.services.search import find_cases
-from app.services.vault import vault_for
+from app.services.cases.casework import add_note
+from app.services.cases.consent_withdrawal import withdraw_consent
+from app.services.cases.consents import consent_receipt
+from app.services.cases.family_file import read_family
+from app.services.cases.referrals import open_case
+from app.services.cases.search import find_cases
+from app.services.platform.keys import rotate_charity_key
+from app.services.platform.vault import vault_for
 from tenants.context import AppendOnlyWrite
-from tests.support.cases import TODAY, Desk, desks, give_consent, person_of
-
-
-@pytest.fixture
-def desk(app, world) -> Callable[..., Desk]:
-    return desks(app, world)
+from tests.support.cases import TODAY, give_consent, person_of
 
 
 @pytest.fixture

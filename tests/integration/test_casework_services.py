@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.domain.errors import Forbidden, InvalidInput
 from app.domain.outcomes import framework
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ActionOwner,
     ActionStatus,
@@ -30,25 +31,25 @@ from app.domain.vocabulary import (
     Sex,
 )
 from app.models import AuditEntry, Base, Case, CaseStatus
-from app.services import audit
-from app.services.access_log import who_viewed
-from app.services.caseload import caseload
-from app.services.cases import close_case, update_case
-from app.services.casework import (
+from app.services.cases.access_log import who_viewed
+from app.services.cases.caseload import caseload
+from app.services.cases.cases import close_case, update_case
+from app.services.cases.casework import (
     add_action,
     add_contact,
     add_note,
     record_assessment,
     settle_action,
 )
-from app.services.consent_withdrawal import withdraw_consent
-from app.services.consents import consent_receipt
-from app.services.equality import EqualityAnswers, read_equality, record_equality
-from app.services.family_file import add_member, read_family
-from app.services.referrals import MemberDetails, PersonDetails, open_case
-from app.services.search import find_cases
+from app.services.cases.consent_withdrawal import withdraw_consent
+from app.services.cases.consents import consent_receipt
+from app.services.cases.equality import EqualityAnswers, read_equality, record_equality
+from app.services.cases.family_file import add_member, read_family
+from app.services.cases.referrals import open_case
+from app.services.cases.search import find_cases
+from app.services.platform import audit
 from tenants.model import is_tenant_table
-from tests.support.cases import TODAY, Desk, desks, give_consent
+from tests.support.cases import TODAY, Desk, give_consent
 
 NEW_PERSON = PersonDetails(name="Ann Example", prison_number="C3456DE")
 PARTNER = MemberDetails(
@@ -56,11 +57,6 @@ PARTNER = MemberDetails(
 )
 SCORES = dict.fromkeys(framework().area_codes(), 5)
 TENANT_MODELS = [m.class_ for m in Base.registry.mappers if is_tenant_table(m.local_table)]
-
-
-@pytest.fixture
-def desk(app, world) -> Callable[..., Desk]:
-    return desks(app, world)
 
 
 @pytest.fixture

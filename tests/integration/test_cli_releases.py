@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.models.releases import Release
-from app.services.releases import published_releases
+from app.services.figures.releases import published_releases
 from tests.support.clock import ManualClock
 
 CHARITY_ADMINS = (("pops", "pops.admin"), ("nepacs", "admin"), ("pact", "admin"))

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.domain.audit_chain import PLATFORM_CHAIN
 from app.domain.errors import Conflict
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.people import PersonDetails
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import (
     AuditEntry,
@@ -23,23 +24,19 @@ from app.models import (
     Service,
     TransferOffer,
 )
-from app.services import contract_change, transfers
-from app.services.audit import verify
-from app.services.keys import keyring
-from app.services.referrals import PersonDetails, open_case
-from app.services.vault import Vault, vault_for
+from app.services import transfers
+from app.services.cases.referrals import open_case
+from app.services.platform.audit import verify
+from app.services.platform.keys import keyring
+from app.services.platform.vault import Vault, vault_for
+from app.services.transfers import contract_change
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
-from tests.support.cases import TODAY, desks, give_consent, origin_on
+from tests.support.cases import TODAY, give_consent, origin_on
 
 HANDOVER = TODAY + timedelta(days=7)  # announced a week ahead
 SECOND_PERSON = ("Lewis Nocontent", "H5678JK")
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 def _consent_to_nepacs(worker, world, case_id) -> None:

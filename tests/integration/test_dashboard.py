@@ -18,10 +18,15 @@ import uuid
 
 import pytest
 
-from app.domain.metric_periods import Quarter
-from app.domain.release_csv import HEADER, release_csv, safe_text
+from app.domain.figures.periods import Quarter
+from app.domain.figures.release.csv_file import HEADER, release_csv, safe_text
 from app.models.releases import Release
-from tests.support.releases import build_quarter, publish_quarter
+from tests.support.releases import (
+    build_quarter,
+    figure_in_both,
+    publish_quarter,
+    release_table,
+)
 
 SUPPRESSED_CELL = re.compile(r"<td[^>]*>\s*<abbr class=\"app-suppressed\"[^>]*>suppressed</abbr>")
 QUARTER_CODE = re.compile(r"\b\d{4}Q[1-4]\b")
@@ -88,7 +93,7 @@ def test_ministry_sees_suppressed_cells_as_suppressed_with_the_legend(release, s
 def test_chart_marks_suppressed_figures_where_the_table_says_suppressed(release, signed_in):
     page = signed_in("ministry").get("/dashboard?table=prison_activity")
     chart = _chart(page.text)
-    prison = _table(release, "prison_activity")
+    prison = release_table(release, "prison_activity")
     rows = sorted(prison["rows"], key=lambda row: row["label"])
     first = prison["columns"][0]
 
@@ -107,11 +112,6 @@ def _chart(html: str) -> dict:
     block = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html)
     assert block is not None
     return json.loads(block.group(1))  # type: ignore[no-any-return]
-
-
-def _table(release: Release, table_id: str) -> dict:
-    document = json.loads(release.content)
-    return next(t for t in document["tables"] if t["id"] == table_id)  # type: ignore[no-any-return]
 
 
 def test_filters_keep_the_rows_of_a_region_and_a_charity(release, signed_in):
@@ -187,7 +187,7 @@ def test_csv_labels_cannot_run_as_formulas():
 
 
 def test_draft_and_missing_release_get_the_same_not_found(release, signed_in, app_sessions, world):
-    from app.domain.metric_periods import Quarter
+    from app.domain.figures.periods import Quarter
 
     draft_id = build_quarter(app_sessions, world, Quarter(2026, 3), reason="a correction")
     client = signed_in("ministry")
@@ -212,7 +212,7 @@ def test_dashboard_pages_have_no_inline_script(release, signed_in):
 
 
 def test_rules_page_states_the_rules_and_every_table(release, signed_in):
-    from app.domain.metric_catalogue import CATALOGUE
+    from app.domain.figures.catalogue import CATALOGUE
 
     page = signed_in("coordinator").get("/dashboard/rules")
 
@@ -287,7 +287,7 @@ def _body_rows(html: str, table_id: str) -> list[list[str]]:
 
 def test_prisons_are_listed_by_name(release, signed_in):
     page = signed_in("ministry").get("/dashboard?table=prison_activity")
-    labels = [row["label"] for row in _table(release, "prison_activity")["rows"]]
+    labels = [row["label"] for row in release_table(release, "prison_activity")["rows"]]
 
     shown = [row[0] for row in _body_rows(page.text, "figures-table")]
 
@@ -326,7 +326,7 @@ def test_the_code_stays_in_urls_and_downloads(release, signed_in):
 
 
 def test_a_year_table_names_its_months(release, signed_in):
-    period = _table(release, "national_ethnicity")["period"]
+    period = release_table(release, "national_ethnicity")["period"]
     page = signed_in("ministry").get("/dashboard?table=national_ethnicity")
     start, end = period["start"].split("-"), period["end"].split("-")
 
@@ -341,24 +341,12 @@ def _expected_text(value: int | float | None) -> str:
     return "suppressed" if value is None else f"{value:,}"
 
 
-def _figure_in_both(quarters: list[Release]) -> tuple[str, str, str]:
-    """A prison figure suppressed in one quarter and published in the other."""
-    older, newer = (_table(r, "prison_activity") for r in quarters)
-    before = {row["key"]: row["values"] for row in older["rows"]}
-    for row in (r for r in newer["rows"] if r["key"] in before):
-        for column in newer["columns"]:
-            then, now = before[row["key"]][column["key"]], row["values"][column["key"]]
-            if (then is None) != (now is None):
-                return "prison_activity", row["key"], column["key"]
-    raise AssertionError("no figure is suppressed in one quarter and published in the other")
-
-
 def test_trend_shows_every_published_quarter_oldest_first(quarters, signed_in):
-    table, row, column = _figure_in_both(quarters)
+    table, row, column = figure_in_both(quarters)
     page = signed_in("ministry").get(f"/dashboard/trend?table={table}&row={row}&column={column}")
     expected = []
     for release in quarters:  # oldest first
-        values = next(r for r in _table(release, table)["rows"] if r["key"] == row)["values"]
+        values = next(r for r in release_table(release, table)["rows"] if r["key"] == row)["values"]
         expected.append(
             [PLAIN[release.quarter], str(release.revision), _expected_text(values[column])]
         )
@@ -369,11 +357,11 @@ def test_trend_shows_every_published_quarter_oldest_first(quarters, signed_in):
 
 
 def test_trend_chart_marks_suppressed_quarters_and_never_draws_them_as_zero(quarters, signed_in):
-    table, row, column = _figure_in_both(quarters)
+    table, row, column = figure_in_both(quarters)
     page = signed_in("ministry").get(f"/dashboard/trend?table={table}&row={row}&column={column}")
     chart = _chart(page.text)
     values = [
-        next(r for r in _table(release, table)["rows"] if r["key"] == row)["values"][column]
+        next(r for r in release_table(release, table)["rows"] if r["key"] == row)["values"][column]
         for release in quarters
     ]
 
@@ -397,7 +385,7 @@ def test_trend_reads_the_latest_revision_of_a_quarter(release, signed_in, app_se
 
 
 def test_trend_of_a_region_no_member_serves_reads_zero_with_the_reason(quarters, signed_in):
-    table = _table(quarters[-1], "region_needs")
+    table = release_table(quarters[-1], "region_needs")
     column = table["columns"][0]["key"]
     wales = next(row for row in table["rows"] if row["key"] == "Wales")
     assert wales.get("no_member_service") and wales["values"][column] == 0
@@ -459,7 +447,7 @@ def test_before_any_release_the_trend_says_so(signed_in):
 
 
 def test_region_chart_is_one_figure_by_region_with_suppressed_marked(release, signed_in):
-    table = _table(release, "region_needs")
+    table = release_table(release, "region_needs")
     column = next(
         c for c in table["columns"] if any(row["values"][c["key"]] is None for row in table["rows"])
     )
@@ -492,7 +480,7 @@ def test_csv_of_the_table_as_filtered_has_its_rows_and_nothing_else(release, sig
     query = "table=prison_activity&region=North+West"
     response = client.get(f"/dashboard/releases/{release.id}/table.csv?{query}")
     again = client.get(f"/dashboard/releases/{release.id}/table.csv?{query}")
-    table = _table(release, "prison_activity")
+    table = release_table(release, "prison_activity")
     kept = [row for row in table["rows"] if row.get("region") == "North West"]
     lines = list(csv.reader(io.StringIO(response.data.decode("utf-8"))))
     whole = list(csv.reader(io.StringIO(release_csv(json.loads(release.content)).decode())))
@@ -517,7 +505,7 @@ def test_json_of_the_table_as_filtered_is_the_documents_rows_in_the_pages_order(
     response = signed_in("ministry").get(
         f"/dashboard/releases/{release.id}/table.json?table=prison_activity&charity=pops"
     )
-    table = _table(release, "prison_activity")
+    table = release_table(release, "prison_activity")
     kept = sorted(
         (row for row in table["rows"] if "pops" in row["charities"]),
         key=lambda row: row["label"].casefold(),

@@ -16,14 +16,10 @@ from app.demo.charities import CHARITIES
 from app.demo.national import background_allocation
 from app.demo.releases import release_quarters
 from app.models import Case, PersonInCustody, Release
-from app.services.metrics import quarter_figures
-from app.services.vault import vault_for
+from app.services.figures.metrics import quarter_figures
+from app.services.platform.vault import vault_for
 from tenants.guard import bind_tenant
-from tests.integration.test_reference_and_demo import (  # noqa: F401
-    DEMO_TODAY,
-    _charity_context,
-    empty_app,
-)
+from tests.support.demo import DEMO_TODAY, charity_context
 
 FAMILIES = 30
 BACKGROUND = 400
@@ -45,7 +41,7 @@ def _bulk_people(app: Flask) -> Counter[str]:
     found: Counter[str] = Counter()
     for spec in CHARITIES:
         with state.session_factory() as session:
-            bind_tenant(session, _charity_context(session, spec))
+            bind_tenant(session, charity_context(session, spec))
             vault = vault_for(session, state.root_key)
             for person in session.scalars(select(PersonInCustody)):
                 number = vault.open(person, "prison_number") or ""
@@ -58,7 +54,7 @@ def _state(app: Flask) -> tuple[list[str], list[tuple[str, int, str]]]:
     cases: list[str] = []
     for spec in CHARITIES:
         with state.session_factory() as session:
-            bind_tenant(session, _charity_context(session, spec))
+            bind_tenant(session, charity_context(session, spec))
             cases += sorted(str(i) for i in session.scalars(select(Case.id)))
     with state.session_factory() as session:
         releases = sorted(
@@ -68,7 +64,7 @@ def _state(app: Flask) -> tuple[list[str], list[tuple[str, int, str]]]:
 
 
 def test_demo_adds_its_background_beside_the_histories_once_and_counts_it_every_quarter(
-    empty_app,  # noqa: F811
+    empty_app,
 ):
     # Histories alone first: no bulk family anywhere.
     histories = _demo(empty_app, 0)

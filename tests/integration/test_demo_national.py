@@ -22,10 +22,10 @@ from app.db import make_engine
 from app.demo import words
 from app.demo.national import empty_batch
 from app.demo.national_rows import Charity, Drawer, Rows
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.models import Case, ConsentRecord, Contact
 from app.security.keyring import Keyring, LocalRootKey, MemoryKeyStore
-from app.services.metrics import quarter_figures
+from app.services.figures.metrics import quarter_figures
 from config import load_settings
 from tests.conftest import APP_ROLE, BACKENDS, OWNER_ROLE, SECRET_KEY
 from tests.support.clock import ManualClock

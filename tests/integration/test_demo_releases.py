@@ -15,12 +15,8 @@ from sqlalchemy import func, select
 from app.demo.releases import api_client_path
 from app.models import OAuthClient
 from app.models.releases import QuarterSignOff, Release
-from app.services.releases import current_releases
-from tests.integration.test_reference_and_demo import (  # noqa: F401
-    DEMO_FAMILIES,
-    DEMO_TODAY,
-    empty_app,
-)
+from app.services.figures.releases import current_releases
+from tests.support.demo import DEMO_FAMILIES, DEMO_TODAY
 from tests.support.oauth import access_token, bearer_header
 
 OPTIONS = [
@@ -49,7 +45,7 @@ def _state(app) -> tuple:  # type: ignore[no-untyped-def]
 
 
 def test_demo_publishes_four_quarters_oldest_first_and_gives_the_ministry_a_client_once(
-    empty_app,  # noqa: F811
+    empty_app,
     tmp_path,
 ):
     runner = empty_app.test_cli_runner()

@@ -13,7 +13,6 @@ import re
 import uuid
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,13 +20,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.demo.charities import CHARITIES, DEMO_USERS, current_code, notification_email
 from app.demo.families import HISTORY_LETTERS
 from app.demo.histories import ContactPlan, NotePlan
 from app.demo.transfer_stories import WALK_THROUGH, plan_transfer_stories
-from app.domain.errors import Conflict, NotFound
-from app.domain.transfers import Party, TransferOrigin, TransferState
+from app.domain.errors import Conflict, NotFound, TransferConsentMissing
+from app.domain.transfers.machine import Party, TransferOrigin, TransferState
 from app.domain.vocabulary import (
     ConsentDecision,
     ConsentMethod,
@@ -38,51 +36,29 @@ from app.domain.vocabulary import (
 )
 from app.models import AuditEntry, Case, CaseStatus, CaseTransfer, Organisation, User
 from app.security.totp import STEP_SECONDS
-from app.services import casework, consents, family_file, transfers
+from app.services import transfers
+from app.services.cases import casework, consents, family_file
 from app.services.transfers import views
-from config import load_settings
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
-from tests.conftest import SECRET_KEY, csrf_from
+from tests.conftest import csrf_from
 from tests.support.cases import Desk, origin_on
-from tests.support.clock import ManualClock
 
 # A fixed day and a small demo keep the tests quick and their expectations exact (the histories
 # and their transfers, without the bulk background: test_demo_background).
 DEMO_TODAY = date(2026, 3, 2)
 FAMILIES = 12
 NO_BACKGROUND = ("--background", "0")
+DEMO = ("--families", str(FAMILIES), *NO_BACKGROUND)
 STORIES = {story.key: story for story in plan_transfer_stories(DEMO_TODAY)}
 WALK = STORIES[WALK_THROUGH]
 
 
-def _run_demo(database, instance: Path, clock: ManualClock, *today: str) -> Flask:
-    """`continuum demo` into an empty database (on ``today`` if given), the app on the test's
-    clock."""
-    instance.mkdir()
-    settings = load_settings(
-        environ={},
-        instance_path=instance,
-        database_url=database.app_url,
-        migration_database_url=database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-    )
-    app = create_app(settings, clock)
-    when = ["--today", *today] if today else []
-    result = app.test_cli_runner().invoke(
-        args=["demo", "--no-serve", "--families", str(FAMILIES), *NO_BACKGROUND, *when]
-    )
-    assert result.exit_code == 0, result.output
-    return app
-
-
 @pytest.fixture
-def demo(empty_database, tmp_path, clock):
-    app = _run_demo(empty_database, tmp_path / "instance", clock, str(DEMO_TODAY))
-    yield app
-    app.extensions["continuum"].engine.dispose()
+def demo(demo_copy):
+    """A copy of the demo run on DEMO_TODAY, the app on the test's clock."""
+    return demo_copy(*DEMO, "--today", str(DEMO_TODAY)).app
 
 
 def _desk(app, who: str) -> Desk:
@@ -278,7 +254,7 @@ def test_risley_worker_offers_with_consent_and_nepacs_manager_accepts_only_what_
     work = WALK.casework
     assert work is not None
     worker, manager = _desk(demo, "pops/risley.worker"), _desk(demo, "nepacs/ne.manager")
-    with pytest.raises(transfers.TransferConsentMissing):
+    with pytest.raises(TransferConsentMissing):
         worker.do(transfers.offer_transfer, row.id)
     worker.do(
         consents.record_consent,
@@ -344,7 +320,7 @@ def test_risley_worker_offers_with_consent_and_nepacs_manager_accepts_only_what_
         assert f"ok {charity} " in verified.output
 
 
-# --- the walk-through in the browser, step by step as the README tells it ---------------------
+# --- the walk-through in the browser, step by step as docs/user-guide.md tells it -----------
 
 
 def _sign_in(app: Flask, credentials: dict, who: str) -> FlaskClient:
@@ -385,11 +361,9 @@ def _post(client: FlaskClient, page: str, url: str, data: dict) -> TestResponse:
 
 
 @pytest.fixture
-def demo_now(empty_database, tmp_path, clock):
+def demo_now(demo_copy):
     """The demo as a reader starts it: its histories lead up to today, by the app's clock."""
-    app = _run_demo(empty_database, tmp_path / "instance", clock)
-    yield app
-    app.extensions["continuum"].engine.dispose()
+    return demo_copy(*DEMO).app
 
 
 def test_readme_walk_through_in_the_browser_moves_the_case_from_risley_to_durham(

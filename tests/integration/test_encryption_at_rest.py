@@ -1,21 +1,19 @@
 """Encryption at rest (DESIGN.md section 4), checked on the demo's own data.
 
-The demo is set up once per backend into a fresh database; each test works on a copy. The
-plaintexts looked for are the generator's own (app.demo.histories), so the check covers every
-real name, prison number, phone, email and free text the demo wrote, and a negative control
-shows the same check finds a value stored in clear.
+The demo is set up once per backend into a fresh database; each test works on a copy
+(tests/support/demo_template.py). The plaintexts looked for are the generator's own
+(app.demo.histories), so the check covers every real name, prison number, phone, email and free
+text the demo wrote, and a negative control shows the same check finds a value stored in clear.
 """
 
 from __future__ import annotations
 
 import glob
-import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -26,7 +24,6 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app import create_app
 from app.demo.charities import CHARITIES
 from app.demo.histories import HistoryPlan, plaintexts
 from app.demo.records import plan_demo_histories, women_prisons
@@ -34,28 +31,19 @@ from app.demo.transfer_stories import families_held_by, plan_transfer_stories, s
 from app.domain.vocabulary import ContactKind
 from app.models import Case, Contact, Family, Organisation, PersonInCustody, User
 from app.security.keyring import FieldDecryptionError
-from app.services import casework, family_file, search
-from app.services.audit import Origin
-from app.services.keys import rotate_charity_key
-from app.services.vault import vault_for
-from config import load_settings
+from app.services.cases import casework, family_file, search
+from app.services.platform.audit import Origin
+from app.services.platform.keys import rotate_charity_key
+from app.services.platform.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
-from tests.conftest import APP_ROLE, BACKENDS, OWNER_ROLE, SECRET_KEY, Database
-from tests.support.clock import ManualClock
-from tests.support.postgres import PostgresServer, postgres_required
+from tests.conftest import Database
+from tests.support.postgres import postgres_required
 
 TODAY = date(2026, 3, 2)
 FAMILIES = 40
 ORIGIN = Origin("test", clock=lambda: datetime.combine(TODAY, time(17), UTC))
-
-
-@dataclass(frozen=True)
-class DemoTemplate:
-    database: Database
-    root_key_file: Path
-    plans: dict[str, list[HistoryPlan]]
 
 
 @dataclass(frozen=True)
@@ -66,92 +54,14 @@ class Demo:
     superuser_url: str  # reads and writes past every wall, as someone with the disk would
 
 
-def _settings(database: Database, instance: Path, root_key_file: Path):
-    return load_settings(
-        environ={},
-        instance_path=instance,
-        database_url=database.app_url,
-        migration_database_url=database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-        root_key_file=str(root_key_file),
-    )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo_template(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres: PostgresServer | None,
-) -> Iterator[DemoTemplate]:
-    """`continuum demo` into an empty database, once per backend."""
-    tmp = tmp_path_factory.mktemp(f"demo-{request.param}")
-    name = f"continuum_demo_{os.getpid()}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'demo.sqlite3'}"
-        database = Database("sqlite", url, url)
-    else:
-        if postgres is None:
-            pytest.skip("PostgreSQL is not available (set CONTINUUM_REQUIRE_POSTGRES=1 to fail)")
-        with postgres.admin_connect() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
-        database = Database(
-            "postgresql",
-            postgres.url(name, user=APP_ROLE),
-            postgres.url(name, user=OWNER_ROLE),
-            name,
-        )
-    (tmp / "instance").mkdir()
-    root_key_file = tmp / "root.key"
-    app = create_app(_settings(database, tmp / "instance", root_key_file), ManualClock())
-    try:
-        args = ["demo", "--no-serve", "--families", str(FAMILIES), "--today", str(TODAY)]
-        args += ["--background", "0"]  # the histories' names only
-        result = app.test_cli_runner().invoke(args=args)
-        assert result.exit_code == 0, result.output
-        with app.extensions["continuum"].session_factory() as session:
-            plans = plan_demo_histories(TODAY, FAMILIES, women_prisons(session))
-    finally:
-        app.extensions["continuum"].engine.dispose()
-    yield DemoTemplate(database, root_key_file, plans)
-    if postgres is not None and request.param == "postgresql":
-        with postgres.admin_connect() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture
-def demo(
-    demo_template: DemoTemplate, postgres: PostgresServer | None, tmp_path: Path
-) -> Iterator[Demo]:
+def demo(demo_copy) -> Demo:
     """A copy of the demo database for one test, and an app on it."""
-    template = demo_template.database
-    if template.backend == "sqlite":
-        copy = tmp_path / "demo.sqlite3"
-        shutil.copyfile(template.app_url.removeprefix("sqlite:///"), copy)
-        database = Database("sqlite", f"sqlite:///{copy}", f"sqlite:///{copy}")
-        superuser_url = database.owner_url
-    else:
-        assert postgres is not None
-        name = f"{template.name}_{uuid.uuid4().hex[:8]}"
-        with postgres.admin_connect() as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE}")
-        database = Database(
-            "postgresql",
-            postgres.url(name, user=APP_ROLE),
-            postgres.url(name, user=OWNER_ROLE),
-            name,
-        )
-        superuser_url = postgres.url(name)
-    (tmp_path / "instance").mkdir()
-    app = create_app(
-        _settings(database, tmp_path / "instance", demo_template.root_key_file), ManualClock()
-    )
-    yield Demo(app, database, demo_template.plans, superuser_url)
-    app.extensions["continuum"].engine.dispose()
-    if postgres is not None and database.backend == "postgresql":
-        with postgres.admin_connect() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {database.name} WITH (FORCE)")
+    # --background 0: the histories' names only.
+    copy = demo_copy("--families", str(FAMILIES), "--today", str(TODAY), "--background", "0")
+    with copy.app.extensions["continuum"].session_factory() as session:
+        plans = plan_demo_histories(TODAY, FAMILIES, women_prisons(session))
+    return Demo(copy.app, copy.database, plans, copy.superuser_url)
 
 
 # --- looking at the database as an attacker with a copy of it would ---------------------------

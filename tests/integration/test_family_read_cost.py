@@ -16,9 +16,9 @@ from tests.support.api_bodies import CASES, open_family
 
 # The token with its user and the user's prisons, the case with its prison, its transfers, the
 # family file's records with the staff who wrote them (one UNION ALL:
-# app.services.family_records), and the audit append (the chain's lock, its last event, the
+# app.services.cases.family_records), and the audit append (the chain's lock, its last event, the
 # insert). The charity's data keys are not read again once this process has unwrapped them
-# (app.services.keys.DataKeyCache).
+# (app.security.key_cache.DataKeyCache).
 MOST_STATEMENTS = 7
 
 

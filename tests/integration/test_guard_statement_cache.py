@@ -1,4 +1,4 @@
-"""A statement built once and run again and again (issue 13: app.services.family_records) keeps
+"""A statement built once and run again and again (issue 13: app.services.cases.family_records) keeps
 its scoped form per context in the guard: each context must still see only its own rows, in
 turn, on one engine, through one session and through many."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.models import Case
-from app.services.family_records import Part, family_records
+from app.services.cases.family_records import Part, family_records
 from tenants import guard
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant

@@ -135,7 +135,7 @@ def test_readyz_is_503_at_every_revision_before_head(database, world, tmp_path, 
             behind.append(target)
         _assert_reveals_nothing(response, database, NOT_READY)
     # A migration readiness cannot see (grants only, say) would be listed here: see
-    # app/web/health.py for what readiness compares, and widen it with that migration.
+    # app/http/health.py for what readiness compares, and widen it with that migration.
     assert behind == []
     upgrade(settings)
     assert client.get("/readyz").status_code == 200

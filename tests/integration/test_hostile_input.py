@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Base
-from app.services.imports import COLUMNS
+from app.services.cases.imports import COLUMNS
 from tenants.model import is_tenant_table
 from tests.conftest import csrf_from
 from tests.support import api_bodies as bodies

@@ -26,8 +26,8 @@ from app.domain.vocabulary import ContactKind
 from app.migrate import downgrade, upgrade
 from app.models import AuditEntry, CaseNote, Contact
 from app.models.base import new_id
-from app.services import casework
-from app.services.vault import vault_for
+from app.services.cases import casework
+from app.services.platform.vault import vault_for
 from tests.conftest import missing_id
 from tests.support import api_bodies as bodies
 from tests.support.api_bodies import CASES

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Case, Organisation, Service
-from app.services import family_file, search
-from app.services.audit import Origin
-from app.services.imports import COLUMNS
-from app.services.reference import start_service
-from app.services.vault import vault_for
+from app.services.cases import family_file, search
+from app.services.cases.imports import COLUMNS
+from app.services.platform.audit import Origin
+from app.services.platform.reference import start_service
+from app.services.platform.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role

@@ -10,18 +10,15 @@ other id, so the check cannot pass by refusing everything.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
 from werkzeug.routing import Rule
 
-from app.models import Base
-from tenants.model import is_tenant_table
 from tests.conftest import csrf_from
-from tests.support import api_bodies as bodies
+from tests.support.isolation import GOOD_WRITES, case_routes, tenant_row_counts
 from tests.support.world import World
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -40,14 +37,6 @@ SUBJECTS: dict[str, tuple[tuple[str, str] | None, tuple[tuple[str, str], ...]]] 
 MANAGERS_ONLY = ("access-log", "access_log")
 
 
-def case_routes(app: Flask) -> Iterator[tuple[Rule, str]]:
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "case_id" not in rule.arguments:
-            continue
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            yield rule, method
-
-
 def _url(rule: Rule, case_id: uuid.UUID, other: uuid.UUID) -> str:
     values = {name: other for name in rule.arguments}
     values["case_id"] = case_id
@@ -55,17 +44,6 @@ def _url(rule: Rule, case_id: uuid.UUID, other: uuid.UUID) -> str:
     for name, value in values.items():
         path = path.replace(f"<uuid:{name}>", str(value)).replace(f"<{name}>", str(value))
     return path
-
-
-def _row_counts(all_rows) -> dict[str, int]:
-    counts = {}
-    with all_rows() as session:
-        for table in Base.metadata.sorted_tables:
-            if is_tenant_table(table):
-                counts[table.name] = session.scalar(
-                    select(func.count()).select_from(text(table.name))
-                )
-    return counts
 
 
 def _ask(
@@ -99,7 +77,7 @@ def test_foreign_and_missing_cases_get_the_same_answer_on_every_case_route(
 ):
     routes = list(case_routes(app))
     assert len(routes) >= 2, "the URL map has no case routes: the walker found nothing to check"
-    before = _row_counts(all_rows)
+    before = tenant_row_counts(all_rows)
     assert before["cases"] == len(world.cases), "the counting session must see every case"
     other = uuid.uuid4()
     clients = {api: _client_for(app, actor, api, signed_in, bearer) for api in (False, True)}
@@ -125,7 +103,7 @@ def test_foreign_and_missing_cases_get_the_same_answer_on_every_case_route(
                     f"a missing case {missing.status_code}"
                 )
     assert problems == []
-    assert _row_counts(all_rows) == before
+    assert tenant_row_counts(all_rows) == before
 
 
 @pytest.mark.parametrize("actor", ["pops_liverpool", "pops_manager", "nepacs_durham"])
@@ -150,22 +128,6 @@ def test_own_case_is_readable_on_every_get_route_that_needs_only_the_case(
     assert problems == []
 
 
-# Good bodies, so a refusal cannot come from validation: only the case's scope can stop them.
-GOOD_WRITES = {
-    ("POST", "/api/v1/cases/{id}/members"): lambda: bodies.child(),
-    ("POST", "/api/v1/cases/{id}/contacts"): lambda: bodies.contact(),
-    ("POST", "/api/v1/cases/{id}/notes"): lambda: bodies.note(),
-    ("POST", "/api/v1/cases/{id}/assessments"): lambda: bodies.assessment(),
-    ("POST", "/api/v1/cases/{id}/actions"): lambda: bodies.action(),
-    ("POST", "/api/v1/cases/{id}/closure"): lambda: {"reason": "outcomes_met"},
-    ("PATCH", "/api/v1/cases/{id}"): lambda: {"safeguarding": True},
-    (
-        "POST",
-        "/api/v1/cases/{id}/consents",
-    ): lambda: bodies.consent(uuid.uuid4(), subject="person_in_custody", family_member_id=None),
-}
-
-
 @pytest.mark.parametrize("operation", list(GOOD_WRITES), ids=" ".join)
 @pytest.mark.parametrize("actor", ["pops_liverpool", "nepacs_durham"])
 def test_good_writes_to_a_case_out_of_scope_are_refused_like_a_missing_case(
@@ -174,7 +136,7 @@ def test_good_writes_to_a_case_out_of_scope_are_refused_like_a_missing_case(
     method, template = operation
     headers = bearer(actor)
     client = app.test_client()
-    before = _row_counts(all_rows)
+    before = tenant_row_counts(all_rows)
     missing = client.open(
         template.format(id=uuid.uuid4()),
         method=method,
@@ -190,7 +152,7 @@ def test_good_writes_to_a_case_out_of_scope_are_refused_like_a_missing_case(
             headers=headers,
         )
         assert (foreign.status_code, foreign.data) == (missing.status_code, missing.data)
-    assert _row_counts(all_rows) == before
+    assert tenant_row_counts(all_rows) == before
     own = client.open(
         template.format(id=world.cases[SUBJECTS[actor][0]]),
         method=method,

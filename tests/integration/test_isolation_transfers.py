@@ -11,56 +11,17 @@ parties can read their own side, so the check cannot pass by refusing everything
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select, text
 from werkzeug.routing import Rule
 
-from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import Base
-from app.services import transfers
-from app.services.referrals import PersonDetails, open_case
 from tenants.model import is_shared_table, is_tenant_table
 from tests.conftest import csrf_from
-from tests.support.cases import desks, give_consent
-from tests.support.world import World
+from tests.support.isolation import transfer_routes
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-@dataclass(frozen=True)
-class Transfers:
-    offered: uuid.UUID
-    proposed: uuid.UUID
-
-
-@pytest.fixture
-def two_transfers(app, world: World) -> Transfers:
-    desk = desks(app, world)
-    worker = desk("pops_liverpool")
-    offered_case = world.cases[("pops", "LPI")]
-    give_consent(
-        worker,
-        offered_case,
-        purpose=ConsentPurpose.TRANSFER,
-        recipient_charity_id=world.organisations["nepacs"],
-        categories=frozenset({DataCategory.IDENTITY}),
-    )
-    offered = worker.do(transfers.propose_transfer, offered_case, to_prison_code="DMI")
-    worker.do(transfers.offer_transfer, offered.id)
-    # A second Liverpool case, proposed but never offered.
-    manager = desk("pops_manager")
-    second = manager.do(
-        open_case,
-        prison_code="LPI",
-        person=PersonDetails(name="Lee Proposedonly", prison_number="D4567EF"),
-        referral_source="self",
-    )
-    proposed = worker.do(transfers.propose_transfer, second.id, to_prison_code="DMI")
-    return Transfers(offered=offered.id, proposed=proposed.id)
 
 
 # actor -> the transfers it must not see
@@ -73,14 +34,6 @@ STRANGERS: dict[str, tuple[str, ...]] = {
     "ministry": ("offered", "proposed"),
     "anonymous": ("offered",),
 }
-
-
-def transfer_routes(app: Flask) -> Iterator[tuple[Rule, str]]:
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "transfer_id" not in rule.arguments:
-            continue
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            yield rule, method
 
 
 def _url(rule: Rule, transfer_id: uuid.UUID) -> str:

@@ -15,8 +15,8 @@ from app.security.keyring import (
     decrypt_field,
     encrypt_field,
 )
-from app.services.keys import SqlKeyStore, ensure_charity_keys, keyring
-from app.services.reference import ensure_organisation
+from app.services.platform.keys import SqlKeyStore, ensure_charity_keys, keyring
+from app.services.platform.reference import ensure_organisation
 from tenants.permissions import OrganisationKind
 
 

@@ -181,7 +181,7 @@ def test_each_request_gets_its_own_id(app, logged):
 
 
 def test_an_error_logs_one_json_line_with_its_traceback_inside(app: Flask, logged, signed_in):
-    from app.web import errors
+    from app.http import errors
 
     secret = f"{MARKER_NAME} 07700 900999"
 

@@ -1,4 +1,4 @@
-"""The catalogue's unsuppressed figures (app.services.metrics, DESIGN.md section 7), on SQLite and
+"""The catalogue's unsuppressed figures (app.services.figures.metrics, DESIGN.md section 7), on SQLite and
 PostgreSQL, from families seeded through the real use cases at POPS (Liverpool, Wakefield),
 NEPACS (Durham) and Pact (Birmingham): every figure equals what was seeded, counted by hand
 below; every prison, region and category is present with its zeros; a family that objected to
@@ -53,7 +53,7 @@ from datetime import date, timedelta
 from sqlalchemy import distinct, event, select
 
 from app.domain.consent import objects_to_statistics
-from app.domain.metric_catalogue import (
+from app.domain.figures.catalogue import (
     ALL_SOURCES,
     NATIONAL,
     REGION_NOT_RECORDED,
@@ -72,9 +72,9 @@ from app.domain.vocabulary import (
     Sex,
 )
 from app.models import Base, Case, ConsentRecord, Prison
-from app.services.consents import consent_facts
-from app.services.metrics import counting_context, quarter_figures, year_figures
-from app.services.metrics_population import objecting_families
+from app.services.cases.consents import consent_facts
+from app.services.figures.metrics import counting_context, quarter_figures, year_figures
+from app.services.figures.population import objecting_families
 from tenants.guard import bind_tenant
 from tenants.model import is_shared_table, is_tenant_table
 from tests.support.figures import (

@@ -75,7 +75,7 @@ def test_full_downgrade_then_upgrade_leaves_a_working_schema(database, world, se
     upgrade(settings)
     assert _diff(database.owner_url) == []
     # The rebuilt schema takes data again through the application's own paths.
-    from app.services.reference import ensure_organisation, load_prisons
+    from app.services.platform.reference import ensure_organisation, load_prisons
     from tenants.permissions import OrganisationKind
 
     app = make_app()

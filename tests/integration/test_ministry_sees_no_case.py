@@ -18,13 +18,14 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from tests.conftest import csrf_from
-from tests.integration.test_isolation_routes import GOOD_WRITES, _row_counts, case_routes
-from tests.integration.test_isolation_transfers import (  # noqa: F401
-    Transfers,
-    transfer_routes,
-    two_transfers,
-)
 from tests.support import api_bodies as bodies
+from tests.support.isolation import (
+    GOOD_WRITES,
+    Transfers,
+    case_routes,
+    tenant_row_counts,
+    transfer_routes,
+)
 from tests.support.oauth import access_token, bearer_header, make_client
 from tests.support.world import World
 
@@ -91,7 +92,7 @@ def _ask(
 
 
 @pytest.fixture
-def real_ids(world: World, two_transfers: Transfers) -> dict[str, uuid.UUID]:  # noqa: F811
+def real_ids(world: World, two_transfers: Transfers) -> dict[str, uuid.UUID]:
     return {"case_id": world.cases[("pops", "LPI")], "transfer_id": two_transfers.offered}
 
 
@@ -135,31 +136,31 @@ def test_the_walk_covers_cases_families_transfers_and_their_lists(app):
 def test_a_signed_in_ministry_analyst_is_refused_on_every_case_route(
     app, signed_in, real_ids, all_rows
 ):
-    before = _row_counts(all_rows)
+    before = tenant_row_counts(all_rows)
     client = signed_in("ministry")
     token = csrf_from(client.get("/account").text)
     walked, problems = _walk(app, client, {}, token, real_ids, REFUSED, api=False)
     assert walked >= 40
     assert problems == [], "\n".join(problems)
-    assert _row_counts(all_rows) == before
+    assert tenant_row_counts(all_rows) == before
 
 
 def test_a_ministry_analysts_personal_token_is_refused_on_every_case_api_route(
     app, bearer, real_ids, all_rows
 ):
-    before = _row_counts(all_rows)
+    before = tenant_row_counts(all_rows)
     client = app.test_client()
     walked, problems = _walk(app, client, bearer("ministry"), "", real_ids, REFUSED, api=True)
     assert walked >= 20
     assert problems == [], "\n".join(problems)
-    assert _row_counts(all_rows) == before
+    assert tenant_row_counts(all_rows) == before
 
 
 def test_a_ministry_clients_oauth_token_is_refused_on_every_case_api_route(
     app, world, owner_sessions, real_ids, all_rows
 ):
     token = access_token(app, *make_client(owner_sessions, world))
-    before = _row_counts(all_rows)
+    before = tenant_row_counts(all_rows)
     walked, problems = _walk(
         app,
         app.test_client(),
@@ -171,7 +172,7 @@ def test_a_ministry_clients_oauth_token_is_refused_on_every_case_api_route(
     )
     assert walked >= 20
     assert problems == [], "\n".join(problems)
-    assert _row_counts(all_rows) == before
+    assert tenant_row_counts(all_rows) == before
 
 
 def test_the_caseworker_reads_the_same_case_and_transfer_the_ministry_was_refused(

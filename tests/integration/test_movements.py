@@ -12,21 +12,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.audit_chain import PLATFORM_CHAIN
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.models import AuditEntry, CaseTransfer, CaseTransferStep, Notification
-from app.services import movements
-from app.services.audit import verify
-from app.services.movements import COLUMNS
-from app.services.vault import vault_for
-from tests.support.cases import TODAY, desks, origin_on
+from app.services.platform.audit import verify
+from app.services.platform.vault import vault_for
+from app.services.transfers import movements
+from app.services.transfers.movements import COLUMNS
+from tests.support.cases import TODAY, origin_on
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "movements.csv"
 MOVED_ON = date(2026, 3, 1)
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 def _file(*rows: tuple[str, str, str, str]) -> str:

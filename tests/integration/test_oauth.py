@@ -21,7 +21,7 @@ from app.api.oauth import SERVER, ClientCredentials
 from app.domain.audit_chain import PLATFORM_CHAIN
 from app.models import OAuthClient
 from app.models.oauth import METRICS_READ
-from app.services import audit
+from app.services.platform import audit
 from config import SettingsError
 from tests.conftest import APP_ROLE
 from tests.support.clock import DEFAULT_NOW

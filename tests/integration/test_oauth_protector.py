@@ -16,10 +16,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, UUIDConverter
 
+from app.http.gate import PUBLIC_ENDPOINTS
 from app.models import Base
 from app.models.oauth import METRICS_READ
-from app.services.oauth_clients import new_access_token
-from app.web.security import PUBLIC_ENDPOINTS
+from app.services.accounts.oauth_clients import new_access_token
 from tenants.model import is_tenant_table
 from tests.support.oauth import (
     PROBE,

@@ -14,11 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from app.domain.transfers import TransferState
+from app.domain.transfers.machine import TransferState
 from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import Case, CaseStatus, CaseTransfer, Notification, Organisation, TransferOffer
-from app.services import outbox, transfers
-from app.services.audit import Origin
+from app.services import transfers
+from app.services.platform.audit import Origin
+from app.services.transfers import outbox
 from tests.support.cases import TODAY, desks, give_consent
 from tests.support.servers import free_port
 
@@ -53,19 +54,15 @@ def smtp() -> Iterator[tuple[Handler, int]]:
 
 
 @pytest.fixture
-def mail_app(make_app, smtp, owner_sessions, world):
-    """The app set to send through the loopback server; both charities have an inbox."""
+def app(make_app, smtp, owner_sessions, world):
+    """The app here sends through the loopback server, and both charities have an inbox (so
+    ``desk`` works in it too)."""
     _, port = smtp
     with owner_sessions() as session:
         for slug, address in INBOXES.items():
             session.get_one(Organisation, world.organisations[slug]).notification_email = address
         session.commit()
     return make_app(smtp_host="127.0.0.1", smtp_port=port, public_url=PUBLIC_URL)
-
-
-@pytest.fixture
-def desk(mail_app, world):
-    return desks(mail_app, world)
 
 
 def _offer(desk, world, day: date = TODAY) -> CaseTransfer:
@@ -99,12 +96,12 @@ def _notifications(all_rows) -> list[Notification]:
 
 
 def test_offer_sends_nepacs_one_email_with_the_link_and_no_personal_data(
-    mail_app, smtp, desk, world, all_rows
+    app, smtp, desk, world, all_rows
 ):
     handler, _ = smtp
     offered = _offer(desk, world)
 
-    result = _send(mail_app)
+    result = _send(app)
 
     assert result.exit_code == 0, result.output
     assert "sent: 1" in result.stdout
@@ -118,15 +115,15 @@ def test_offer_sends_nepacs_one_email_with_the_link_and_no_personal_data(
 
 
 def test_acceptance_sends_pops_one_email_and_a_second_run_sends_nothing_more(
-    mail_app, smtp, desk, world, all_rows
+    app, smtp, desk, world, all_rows
 ):
     handler, _ = smtp
     offered = _offer(desk, world)
-    _send(mail_app)
+    _send(app)
     desk("nepacs_manager").do(transfers.accept_transfer, offered.id)
 
-    result = _send(mail_app)
-    again = _send(mail_app)
+    result = _send(app)
+    again = _send(app)
 
     assert result.exit_code == 0 and again.exit_code == 0, result.output + again.output
     assert "sent: 0" in again.stdout
@@ -143,13 +140,13 @@ def test_acceptance_sends_pops_one_email_and_a_second_run_sends_nothing_more(
 
 
 def test_refused_message_stays_unsent_with_one_attempt_and_a_generic_error(
-    mail_app, smtp, desk, world, all_rows
+    app, smtp, desk, world, all_rows
 ):
     handler, _ = smtp
     handler.refuse = True
     _offer(desk, world)
 
-    result = _send(mail_app)
+    result = _send(app)
 
     assert result.exit_code == 1
     assert "1 could not be sent" in result.stderr
@@ -181,7 +178,7 @@ def test_unreachable_server_leaves_the_message_for_the_next_run(
 
 
 def test_charity_without_an_inbox_keeps_its_notification_unsent_and_untried(
-    mail_app, smtp, desk, world, owner_sessions, all_rows
+    app, smtp, desk, world, owner_sessions, all_rows
 ):
     handler, _ = smtp
     with owner_sessions() as session:
@@ -189,7 +186,7 @@ def test_charity_without_an_inbox_keeps_its_notification_unsent_and_untried(
         session.commit()
     _offer(desk, world)
 
-    result = _send(mail_app)
+    result = _send(app)
 
     assert result.exit_code == 0
     assert "no notification address: 1" in result.stdout
@@ -199,9 +196,10 @@ def test_charity_without_an_inbox_keeps_its_notification_unsent_and_untried(
 
 
 def test_outbox_send_without_a_mail_server_says_so_and_leaves_the_outbox_alone(
-    app, world, all_rows
+    make_app, world, all_rows
 ):
-    _offer(desks(app, world), world)  # the world's app: no SMTP host configured
+    app = make_app()  # the world's app: no SMTP host configured
+    _offer(desks(app, world), world)
 
     result = _send(app)
 
@@ -237,14 +235,14 @@ def _after_expiry(desk, world, transfer_id) -> tuple[str, str, TransferOffer]:
 
 
 def test_offer_unanswered_past_its_life_lapses_voids_the_package_and_returns_the_case(
-    mail_app, desk, world
+    app, desk, world
 ):
     offered = _offer(desk, world)
     assert offered.expires_at is not None
     last_day = offered.expires_at.date() - timedelta(days=1)
 
-    assert _expire(mail_app, world, last_day) == 0
-    lapsed = _expire(mail_app, world, offered.expires_at.date() + timedelta(days=1))
+    assert _expire(app, world, last_day) == 0
+    lapsed = _expire(app, world, offered.expires_at.date() + timedelta(days=1))
 
     assert lapsed == 1
     state, status, offer = _after_expiry(desk, world, offered.id)
@@ -253,10 +251,10 @@ def test_offer_unanswered_past_its_life_lapses_voids_the_package_and_returns_the
     assert offer.package_enc is None and offer.voided_at is not None
 
 
-def test_cli_transfers_expire_lapses_an_offer_made_weeks_ago(mail_app, desk, world):
+def test_cli_transfers_expire_lapses_an_offer_made_weeks_ago(app, desk, world):
     offered = _offer(desk, world, TODAY - timedelta(days=30))
 
-    result = mail_app.test_cli_runner().invoke(args=["transfers", "expire"])
+    result = app.test_cli_runner().invoke(args=["transfers", "expire"])
 
     assert result.exit_code == 0, result.output
     assert "offers lapsed: 1" in result.stdout

@@ -19,22 +19,13 @@ from sqlalchemy import select
 from app.domain.vocabulary import ConsentSubject, DataCategory
 from app.models import ConsentRecord, FamilyMember, TransferOffer
 from app.services import transfers
+from app.services.platform.vault import vault_for
 from app.services.transfers import views
 from app.services.transfers.package import open_offer, seal_offer
-from app.services.vault import vault_for
-from tests.integration.test_transfer_offer_content import (  # fixtures, by name
-    CHILD_NAME,
-    GRANDMOTHER,
-    IDENTITY,
-    PARTNER,
-    WorkedFamily,
-    desk,
-    family,
-)
 from tests.support.transfers import offered_transfer, transfer_consent
+from tests.support.worked_family import CHILD_NAME, GRANDMOTHER, PARTNER, WorkedFamily
 
-__all__ = ["desk", "family"]  # pytest finds the imported fixtures by these names
-
+IDENTITY = DataCategory.IDENTITY
 EVERYTHING = (
     IDENTITY,
     DataCategory.CONTACT_DETAILS,
@@ -181,7 +172,7 @@ def _refs_by_name(desk, transfer_id: uuid.UUID) -> dict[str, str]:
 
 
 def _a_reason() -> Any:
-    from app.domain.transfers import TransferReason
+    from app.domain.transfers.machine import TransferReason
 
     return next(iter(TransferReason))
 

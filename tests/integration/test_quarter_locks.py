@@ -1,4 +1,4 @@
-"""The quarter lock (app.services.quarter_locks), on SQLite and PostgreSQL: once POPS signs off
+"""The quarter lock (app.db.quarter_lock), on SQLite and PostgreSQL: once POPS signs off
 2026Q3, a contact dated in it is refused with 409 through the service, the web and the API, and
 nothing is written; a contact in the next quarter, or at a charity that has not signed off, is
 fine; after the coordinator reopens the quarter it is allowed again. A negative control removes
@@ -20,16 +20,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.errors import Conflict
-from app.domain.metric_periods import Quarter
+from app.db.quarter_lock import _refuse_locked
+from app.domain.errors import Conflict, QuarterLocked
+from app.domain.figures.periods import Quarter
 from app.domain.vocabulary import ClosureReason, ContactKind
 from app.models import Case
 from app.models.casework import Contact
-from app.services.audit import Origin
-from app.services.cases import close_case
-from app.services.casework import add_contact
-from app.services.quarter_locks import QuarterLocked, _refuse_locked
-from app.services.sign_offs import reopen_quarter, sign_off_quarter
+from app.services.cases.cases import close_case
+from app.services.cases.casework import add_contact
+from app.services.figures.sign_offs import reopen_quarter, sign_off_quarter
+from app.services.platform.audit import Origin
 from tests.conftest import csrf_from
 from tests.support.api_bodies import CASES, contact
 from tests.support.cases import Desk

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import create_app
 from app.demo import words
 from app.demo.charities import CHARITIES
 from app.demo.records import plan_demo_histories, women_prisons
@@ -35,17 +34,16 @@ from app.models import (
     Service,
     User,
 )
-from app.services.audit import Origin
-from app.services.caseload import caseload
-from app.services.cases import summarise
-from app.services.equality import EqualityAnswers
-from app.services.reference import load_prisons, serving_charity, start_service
-from app.services.vault import vault_for
-from config import load_settings
+from app.services.cases.caseload import caseload
+from app.services.cases.cases import summarise
+from app.services.cases.equality import EqualityAnswers
+from app.services.platform.audit import Origin
+from app.services.platform.reference import load_prisons, serving_charity, start_service
+from app.services.platform.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
-from tests.conftest import SECRET_KEY
+from tests.support.demo import DEMO_FAMILIES, DEMO_TODAY, charity_context
 
 
 def test_prison_register_is_loaded_whole_and_reloading_changes_nothing(owner_sessions, world):
@@ -97,28 +95,7 @@ def test_only_a_charity_can_serve_a_prison(owner_sessions, world):
         assert "charity" in refused.value.errors
 
 
-@pytest.fixture
-def empty_app(empty_database, tmp_path, clock):
-    # As a first `continuum demo` finds it: the instance folder exists (settings make it when
-    # they generate the secret key, which a test passes in) and holds nothing yet.
-    (tmp_path / "instance").mkdir()
-    settings = load_settings(
-        environ={},
-        instance_path=tmp_path / "instance",
-        database_url=empty_database.app_url,
-        migration_database_url=empty_database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-    )
-    app = create_app(settings, clock)
-    yield app
-    app.extensions["continuum"].engine.dispose()
-
-
-# A fixed day and a smaller demo than the default keep the test quick and its expectations exact:
-# the histories alone, without the bulk background (tested in test_demo_background).
-DEMO_TODAY = date(2026, 3, 2)
-DEMO_FAMILIES = 90
+# The demo's histories alone, without the bulk background (tested in test_demo_background).
 NO_BACKGROUND = ("--background", "0")
 
 
@@ -174,17 +151,11 @@ def test_demo_sets_up_an_empty_database_and_reuses_it_when_run_again(empty_app, 
         assert hindley[0].ends_on == hindley[1].starts_on
 
 
-def _charity_context(session, spec) -> TenantContext:
-    charity = session.scalar(select(Organisation).where(Organisation.slug == spec.slug))
-    prisons = frozenset(code for code, _, _ in spec.services)
-    return TenantContext(charity.id, prisons, Role.SITE_MANAGER)
-
-
 def _all_case_ids(app) -> set:
     found = set()
     for spec in CHARITIES:
         with app.extensions["continuum"].session_factory() as session:
-            bind_tenant(session, _charity_context(session, spec))
+            bind_tenant(session, charity_context(session, spec))
             found |= set(session.scalars(select(Case.id)))
     return found
 
@@ -210,7 +181,7 @@ def test_demo_writes_the_generators_histories_whole_and_the_caseworker_can_read_
     for spec in CHARITIES:
         mine = {plan.reference: plan for plan in plans[spec.slug]}
         with state.session_factory() as session:
-            context = _charity_context(session, spec)
+            context = charity_context(session, spec)
             bind_tenant(session, context)
             every = {case.reference: case for case in session.scalars(select(Case))}
             # Every prison the charity serves or served has demo cases, and only those.
@@ -317,7 +288,7 @@ def test_demo_gives_most_members_equality_answers_kept_with_their_own_member(emp
     for spec in CHARITIES:
         mine = {plan.reference: plan for plan in plans[spec.slug]}
         with state.session_factory() as session:
-            bind_tenant(session, _charity_context(session, spec))
+            bind_tenant(session, charity_context(session, spec))
             members = {member.id: member for member in session.scalars(select(FamilyMember))}
             case_of = {case.family_id: case for case in session.scalars(select(Case))}
             found: dict[str, Counter] = {}

@@ -1,4 +1,4 @@
-"""Quarterly releases end to end (app.services.releases, DESIGN.md section 7), on SQLite and
+"""Quarterly releases end to end (app.services.figures.releases, DESIGN.md section 7), on SQLite and
 PostgreSQL, from the families of tests/integration/test_metrics.py plus a dozen more at
 Liverpool, so that some cells are big enough to publish under the ONS 10-5 rule.
 
@@ -19,18 +19,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.domain.errors import InvalidInput
-from app.domain.metric_catalogue import Dimension, Measure
-from app.domain.metric_periods import YearEnding
-from app.domain.release_document import canonical, digest
+from app.domain.errors import InvalidInput, NotSignedOff, QuarterNotOver, ReleaseNotDraft
+from app.domain.figures.catalogue import Dimension, Measure
+from app.domain.figures.periods import YearEnding
+from app.domain.figures.release.document import canonical, digest
 from app.models.audit import AuditEntry
 from app.models.releases import Release
-from app.services.metrics import quarter_figures, year_figures
-from app.services.releases import (
-    NotSignedOffYet,
-    ReleaseNotDraft,
-)
-from app.services.sign_offs import QuarterNotOver
+from app.services.figures.metrics import quarter_figures, year_figures
 from tests.support.release_steps import (
     CHARITIES,
     Q3,
@@ -66,7 +61,7 @@ def every_key(node: object) -> set[str]:
 
 def test_coordinator_cannot_build_until_every_serving_charity_signed_off(releases):
     releases.sign_off("pops")
-    with pytest.raises(NotSignedOffYet) as refused:
+    with pytest.raises(NotSignedOff) as refused:
         releases.build()
     assert refused.value.slugs == ("nepacs", "pact")
     assert "nepacs, pact" in str(refused.value)

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, UUIDConverter
 from werkzeug.test import TestResponse
 
+from app.http.gate import PUBLIC_ENDPOINTS
 from app.models import Case, Organisation, User
-from app.services import accounts
+from app.services.accounts import accounts
 from app.web.auth import PENDING_SECONDS, WRONG_CODE, WRONG_DETAILS
-from app.web.security import PUBLIC_ENDPOINTS
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role

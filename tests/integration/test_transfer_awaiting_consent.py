@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.errors import NotFound
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.domain.vocabulary import ConsentMethod, ConsentPurpose, ConsentVerification, DataCategory
 from app.models import CaseTransfer, CaseTransferStep
 from app.services import transfers
-from app.services.consent_withdrawal import withdraw_consent
+from app.services.cases.consent_withdrawal import withdraw_consent
 from app.services.transfers import views
 from tenants.context import TenantContext
 from tenants.permissions import Role
-from tests.support.cases import Desk, desks, give_consent
+from tests.support.cases import Desk, give_consent
 from tests.support.transfers import (
     RECEIVING_PRISON,
     SENDER_CASE,
@@ -29,11 +29,6 @@ from tests.support.transfers import (
 
 AWAITING = TransferState.AWAITING_CONSENT.value
 PROPOSED = TransferState.PROPOSED.value
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain.errors import NotFound
-from app.domain.transfers import TransferReason, TransferState
+from app.domain.errors import NotFound, TransferConsentMissing, TransferRefused
+from app.domain.people import MemberDetails
+from app.domain.transfers.machine import TransferReason, TransferState
 from app.domain.vocabulary import (
     ConsentDecision,
     ConsentMethod,
@@ -25,11 +26,10 @@ from app.domain.vocabulary import (
 )
 from app.models import Case, CaseStatus, CaseTransfer, CaseTransferStep, TransferOffer
 from app.services import transfers
-from app.services.consent_withdrawal import withdraw_consent
-from app.services.family_file import add_member
-from app.services.referrals import MemberDetails
-from app.services.transfers import TransferConsentMissing, TransferRefused, views
-from tests.support.cases import TODAY, Desk, desks, give_consent
+from app.services.cases.consent_withdrawal import withdraw_consent
+from app.services.cases.family_file import add_member
+from app.services.transfers import views
+from tests.support.cases import TODAY, Desk, give_consent
 from tests.support.transfers import (
     RECEIVING_PRISON,
     SENDER_CASE,
@@ -41,11 +41,6 @@ from tests.support.transfers import (
 )
 
 IDENTITY = DataCategory.IDENTITY
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.errors import Conflict
-from app.domain.transfers import TransferState
+from app.domain.errors import Conflict, TransferRefused
+from app.domain.transfers.machine import TransferState
 from app.domain.vocabulary import DataCategory
 from app.models import Case, CaseStatus, CaseTransfer, CaseTransferStep, TransferOffer
 from app.services import transfers
-from app.services.transfers import TransferRefused
-from tests.support.cases import desks
 from tests.support.transfers import (
     RECEIVING_PRISON,
     SENDER_CASE,
@@ -23,11 +21,6 @@ from tests.support.transfers import (
     rows_of,
     transfer_consent,
 )
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 @pytest.fixture

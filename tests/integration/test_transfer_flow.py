@@ -4,19 +4,13 @@ consent; a NEPACS manager accepts; the case continues at NEPACS and POPS keeps i
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import Case, CaseStatus, CaseTransfer, TransferOffer
 from app.services import transfers
-from app.services.audit import verify
-from tests.support.cases import desks, give_consent
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
+from app.services.platform.audit import verify
+from tests.support.cases import give_consent
 
 
 def test_pops_offer_with_consent_is_accepted_by_nepacs_and_the_case_continues_there(

@@ -18,7 +18,7 @@ from app.services import transfers
 from tenants.context import AppendOnlyWrite, CrossTenantWrite
 from tenants.guard import bind_tenant, current_tenant
 from tenants.system import acting_for
-from tests.support.cases import context_of, desks
+from tests.support.cases import context_of
 from tests.support.transfers import (
     RECEIVING_PRISON,
     SENDER_CASE,
@@ -27,11 +27,6 @@ from tests.support.transfers import (
 )
 
 NEITHER_SIDE = ("pact_manager", "pops_wakefield")
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import distinct, select
 
-from app.domain.metric_catalogue import TableId
-from app.domain.metric_periods import Quarter
+from app.domain.figures.catalogue import TableId
+from app.domain.figures.periods import Quarter
+from app.domain.people import MemberDetails
 from app.domain.vocabulary import (
     ConsentDecision,
     ConsentMethod,
@@ -25,21 +25,15 @@ from app.domain.vocabulary import (
 )
 from app.models import Case, ConsentRecord, FamilyMember
 from app.services import transfers
-from app.services.consent_withdrawal import withdraw_consent
-from app.services.family_file import add_member
-from app.services.metrics import quarter_figures
-from app.services.metrics_population import objecting_families
-from app.services.referrals import MemberDetails
-from tests.support.cases import TODAY, Desk, desks, give_consent
+from app.services.cases.consent_withdrawal import withdraw_consent
+from app.services.cases.family_file import add_member
+from app.services.figures.metrics import quarter_figures
+from app.services.figures.population import objecting_families
+from tests.support.cases import TODAY, Desk, give_consent
 from tests.support.transfers import SENDER_CASE, offered_transfer, transfer_consent
 
 SAID_NO_ON = TODAY - timedelta(days=20)
 RECEIVED = TableId.REGION_TRANSFERS.value
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
 
 
 def _statistics(worker: Desk, case_id: uuid.UUID, decision: ConsentDecision, day: date, **more):

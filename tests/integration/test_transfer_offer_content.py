@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,15 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.errors import Conflict
-from app.domain.outcomes import framework
 from app.domain.vocabulary import (
-    ActionOwner,
     ConsentSubject,
     ContactKind,
     DataCategory,
-    MemberKind,
     Need,
-    Relationship,
 )
 from app.models import (
     ActionItem,
@@ -41,25 +36,25 @@ from app.models import (
     PersonInCustody,
 )
 from app.security.keyring import FieldDecryptionError, decrypt_field
-from app.services import casework, transfers
-from app.services.cases import update_case
-from app.services.family_file import add_member
-from app.services.keys import keyring
-from app.services.referrals import MemberDetails
-from app.services.scope import case_for_work
+from app.services import transfers
+from app.services.cases import casework
+from app.services.cases.scope import case_for_work
+from app.services.platform.keys import keyring
+from app.services.platform.vault import Vault, vault_for
 from app.services.transfers import views
-from app.services.vault import Vault, vault_for
-from tests.support.cases import TODAY, Desk, desks
+from tests.support.cases import TODAY, Desk
 from tests.support.transfers import SENDER_CASE, offered_transfer, transfer_consent
+from tests.support.worked_family import (
+    ACTION_TEXT,
+    CHILD_NAME,
+    CONTACT_SUMMARY,
+    GRANDMOTHER,
+    NOTE_BODY,
+    PARTNER,
+    WorkedFamily,
+)
 
 IDENTITY = DataCategory.IDENTITY
-# Words that exist only in one record of the sender's case, to look for in what crossed.
-CONTACT_SUMMARY = "Visit went well; tea in the visitor centre (contact-7731)"
-NOTE_BODY = "Mother worried about the move (note-4412)"
-ACTION_TEXT = "Book the first family day (action-9920)"
-PARTNER = ("Pat Staysbehind", "07700 900111")
-GRANDMOTHER = ("Gwen Goeswith", "07700 900222")
-CHILD_NAME = "Kit Littleone"
 # The package's key for each case-level category.
 SECTIONS = {
     DataCategory.NEEDS: "needs",
@@ -68,63 +63,6 @@ SECTIONS = {
     DataCategory.ACTION_PLAN: "actions",
     DataCategory.NOTES: "notes",
 }
-
-
-@dataclass(frozen=True)
-class WorkedFamily:
-    case_id: uuid.UUID
-    partner: uuid.UUID
-    grandmother: uuid.UUID
-    child: uuid.UUID
-
-
-@pytest.fixture
-def desk(app, world):
-    return desks(app, world)
-
-
-@pytest.fixture
-def family(desk, world) -> WorkedFamily:
-    """The world's Liverpool case with two adults and a child, a contact, a note, needs, an
-    assessment and an action: a record in every category."""
-    worker = desk("pops_liverpool")
-    case_id = world.cases[SENDER_CASE]
-
-    def member(kind: MemberKind, relationship: Relationship, name: str, **more: Any) -> uuid.UUID:
-        details = MemberDetails(kind=kind, relationship=relationship, name=name, **more)
-        return worker.do(add_member, case_id, details).id
-
-    partner = member(
-        MemberKind.ADULT, Relationship.PARTNER, PARTNER[0], phone=PARTNER[1], email="pat@x.test"
-    )
-    grandmother = member(
-        MemberKind.ADULT,
-        Relationship.GRANDPARENT,
-        GRANDMOTHER[0],
-        phone=GRANDMOTHER[1],
-        address="1 Gate Street",
-        is_main_contact=True,
-    )
-    child = member(MemberKind.CHILD, Relationship.CHILD, CHILD_NAME, age_band="5-10")
-    worker.do(
-        casework.add_contact,
-        case_id,
-        kind=ContactKind.VISIT,
-        occurred_on=TODAY - timedelta(days=7),
-        children_present=True,
-        children_count=1,
-        summary=CONTACT_SUMMARY,
-    )
-    worker.do(casework.add_note, case_id, body=NOTE_BODY)
-    worker.do(update_case, case_id, safeguarding=True, add_needs=frozenset({Need.VISITS}))
-    worker.do(
-        casework.record_assessment,
-        case_id,
-        assessed_on=TODAY - timedelta(days=3),
-        scores=dict.fromkeys(framework().area_codes(), 3),
-    )
-    worker.do(casework.add_action, case_id, description=ACTION_TEXT, owner=ActionOwner.WORKER)
-    return WorkedFamily(case_id, partner, grandmother, child)
 
 
 def _member_consent(worker: Desk, world, family: WorkedFamily, who: uuid.UUID, *categories) -> None:

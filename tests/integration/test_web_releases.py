@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.models.audit import AuditEntry
 from app.models.releases import QuarterSignOff, Release, ReleaseStatus
-from app.services.audit import Origin
-from app.services.sign_offs import sign_off_quarter
+from app.services.figures.sign_offs import sign_off_quarter
+from app.services.platform.audit import Origin
 from tests.conftest import csrf_from
 from tests.support.clock import ManualClock
 from tests.support.world import World

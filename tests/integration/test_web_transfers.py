@@ -21,11 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.transfers import TransferReason
+from app.domain.transfers.machine import TransferReason
 from app.domain.vocabulary import ConsentPurpose, ContactKind, DataCategory
 from app.models import Case, CaseStatus, CaseTransfer
-from app.services import casework, transfers
-from app.services.audit import Origin
+from app.services import transfers
+from app.services.cases import casework
+from app.services.platform.audit import Origin
 from app.services.transfers.steps import steps_of
 from tests.conftest import csrf_from
 from tests.support.cases import Desk, desks, give_consent
@@ -40,11 +41,6 @@ IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 Sessions = sessionmaker[Session]
 Clients = Callable[[str], FlaskClient]
-
-
-@pytest.fixture
-def desk(app, world) -> Callable[..., Desk]:
-    return desks(app, world)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.domain.metric_catalogue import Figures, Tally
+from app.domain.figures.catalogue import Figures, Tally
 from tests.outsider.reader import EXCLUDED, Cell
 
 # The tallies by (table, row, column), and the families each table excluded.

@@ -12,7 +12,7 @@ reads them: through the API, with the client and secret the demo left in the ins
 The reader (tests/outsider/reader.py) shares no code with the product's protector.
 
 A charity's own exact contribution to each cell is what it knows and the documents do not say:
-it is counted here by the product's own counting (app.services.metrics), the figures a release
+it is counted here by the product's own counting (app.services.figures.metrics), the figures a release
 is built from, so the charity readers rest on those counts being right (tests/integration/
 test_metrics.py checks them).
 """
@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.demo.releases import api_client_path
-from app.domain.metric_periods import Quarter, YearEnding
+from app.domain.figures.periods import Quarter, YearEnding
 from app.models import Organisation
-from app.services.metrics import quarter_figures, year_figures
+from app.services.figures.metrics import quarter_figures, year_figures
 from tests.conftest import Database
 from tests.outsider.reader import (
     Cell,

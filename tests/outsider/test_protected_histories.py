@@ -15,7 +15,7 @@ the revision changed; it must find every document consistent with the definition
 nothing.
 
 What is counted here is this test's own reading of the definitions, apart from the product's SQL
-(app/services/metrics.py): the world only has to be one the definitions allow.
+(app/services/figures/metrics.py): the world only has to be one the definitions allow.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import DisclosureRules, PublishedRelease, Records, protect_release
-from app.domain.metric_catalogue import (
+from app.domain.figures.catalogue import (
     ALL_SOURCES,
     NATIONAL,
     QUARTER_TABLES,
@@ -41,8 +40,14 @@ from app.domain.metric_catalogue import (
     assemble,
     outcome_areas,
 )
-from app.domain.metric_periods import Quarter, YearEnding
-from app.domain.release_document import (
+from app.domain.figures.disclosure.control import (
+    DisclosureRules,
+    PublishedRelease,
+    Records,
+    protect_release,
+)
+from app.domain.figures.periods import Quarter, YearEnding
+from app.domain.figures.release.document import (
     Labels,
     Revision,
     history_from_state,
@@ -50,7 +55,7 @@ from app.domain.release_document import (
     protection_state,
     release_document,
 )
-from app.domain.release_draft import (
+from app.domain.figures.release.draft import (
     PublicFacts,
     ReleaseFigures,
     draft_release,

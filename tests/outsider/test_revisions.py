@@ -10,7 +10,7 @@ reader would prove revision 1's cell was exactly 9.
 
 The reader (tests/outsider/reader.py, no code shared with the protector) is given every change
 exactly: the most a reader could know. The changes are counted by the product's own counting
-(app.services.metrics), before and after the late family, the figures each build starts from.
+(app.services.figures.metrics), before and after the late family, the figures each build starts from.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from app.domain.metric_catalogue import Figures, TableId
-from app.domain.metric_periods import YearEnding
-from app.services.metrics import quarter_figures, year_figures
+from app.domain.figures.catalogue import Figures, TableId
+from app.domain.figures.periods import YearEnding
+from app.services.figures.metrics import quarter_figures, year_figures
 from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
 from tests.outsider.records import cells_of, release_name, share, totals
 from tests.support.cases import Desk

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import make_engine, make_session_factory
 from app.domain.audit_chain import AuditDraft, AuditEvent
 from app.models import AuditEntry
-from app.services import audit
+from app.services.platform import audit
 from tests.conftest import APP_ROLE
 from tests.postgres.rls_checks import table_privileges
 from tests.support.clock import DEFAULT_NOW

@@ -25,11 +25,11 @@ from app.domain.vocabulary import (
 )
 from app.models import Base
 from app.security.keyring import LocalRootKey
-from app.services.audit import Origin
-from app.services.cases import update_case
-from app.services.casework import add_note, record_assessment
-from app.services.consents import record_consent
-from app.services.vault import vault_for
+from app.services.cases.cases import update_case
+from app.services.cases.casework import add_note, record_assessment
+from app.services.cases.consents import record_consent
+from app.services.platform.audit import Origin
+from app.services.platform.vault import vault_for
 from tenants.guard import bind_tenant
 from tenants.model import is_tenant_table
 from tests.conftest import APP_ROLE, ROOT_KEY_FILE

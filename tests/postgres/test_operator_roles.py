@@ -1,4 +1,4 @@
-"""The README's PostgreSQL steps, followed literally on a fresh cluster (issue 13 item 8).
+"""docs/production.md's PostgreSQL steps, followed literally on a fresh cluster (issue 13 item 8).
 
 `createuser` makes a role that may not create roles, so the schema owner cannot make the
 readers' role migration 0009 needs: the first `continuum demo` (or `db upgrade`) must stop with
@@ -29,7 +29,7 @@ def backend() -> str:
 
 @pytest.fixture
 def operator(postgres: PostgresServer | None) -> Iterator[tuple[PostgresServer, str, str, str]]:
-    """A database and two roles made as the README makes them: `createuser NAME --login` gives
+    """A database and two roles made as docs/production.md says: `createuser NAME --login` gives
     NOSUPERUSER NOCREATEDB NOCREATEROLE; the database is the owner's."""
     if postgres is None:
         pytest.skip(

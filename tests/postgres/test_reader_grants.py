@@ -21,7 +21,7 @@ from app.domain.audit_chain import PLATFORM_CHAIN, AuditDraft
 from app.migrate import downgrade, upgrade
 from app.models import User
 from app.security.passwords import verify_password
-from app.services import audit
+from app.services.platform import audit
 from tenants.postgres import use_readers_role
 from tests.conftest import READER_ROLE, csrf_from
 from tests.support.clock import DEFAULT_NOW

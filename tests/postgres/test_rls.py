@@ -303,6 +303,6 @@ def test_orm_session_as_app_role_is_scoped_by_both_walls(pg_database, pg_world):
 
 
 def test_app_role_may_read_the_migrations_revision_and_change_nothing_of_it(owner_engine):
-    """Readiness compares alembic_version with the code's head (app/web/health.py)."""
+    """Readiness compares alembic_version with the code's head (app/http/health.py)."""
     with owner_engine.connect() as conn:
         assert table_privileges(conn, APP_ROLE, "alembic_version") == {"SELECT"}

@@ -8,20 +8,18 @@ PostgreSQL only."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from app.db import make_engine, make_session_factory
+from app.db import make_engine
 from app.domain.vocabulary import DataCategory
 from app.models import CaseTransfer
-from app.security.keyring import LocalRootKey
 from app.services import transfers
-from tests.conftest import APP_ROLE, ROOT_KEY_FILE
+from tests.conftest import APP_ROLE
 from tests.postgres.rls_checks import set_context
-from tests.support.cases import TODAY, Desk, context_of, origin_on
 from tests.support.transfers import (
     RECEIVING_PRISON,
     SENDER_CASE,
@@ -50,19 +48,8 @@ def app_engine(pg_database) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def desk(app_engine, pg_world) -> Callable[[str], Desk]:
-    sessions = make_session_factory(app_engine)
-    root = LocalRootKey.from_file(ROOT_KEY_FILE)
-
-    def factory(key: str) -> Desk:
-        return Desk(context_of(pg_world, key), sessions, root, origin_on(TODAY))
-
-    return factory
-
-
-@pytest.fixture
-def proposed(desk, pg_world) -> CaseTransfer:
-    worker = desk("pops_liverpool")
+def proposed(pg_desk, pg_world) -> CaseTransfer:
+    worker = pg_desk("pops_liverpool")
     transfer_consent(worker, pg_world, pg_world.cases[SENDER_CASE])
     return worker.do(
         transfers.propose_transfer, pg_world.cases[SENDER_CASE], to_prison_code=RECEIVING_PRISON
@@ -70,8 +57,8 @@ def proposed(desk, pg_world) -> CaseTransfer:
 
 
 @pytest.fixture
-def offered(desk, pg_world) -> CaseTransfer:
-    return offered_transfer(desk("pops_liverpool"), pg_world, DataCategory.IDENTITY)
+def offered(pg_desk, pg_world) -> CaseTransfer:
+    return offered_transfer(pg_desk("pops_liverpool"), pg_world, DataCategory.IDENTITY)
 
 
 def _seen(conn: Connection, slug: str | None, prisons: tuple[str, ...], world) -> dict[str, set]:

@@ -2,7 +2,7 @@
 
 A case needs a family and the family a person in custody. Case tables have no relationship(), so
 the unit of work does not order their inserts: each parent is flushed before its child, as
-tests/support/world.py and app.services.referrals.open_case do.
+tests/support/world.py and app.services.cases.referrals.open_case do.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from app.domain.vocabulary import (
 )
 from app.models import Case, CaseStatus, ConsentRecord, Family, PersonInCustody
 from app.security.keyring import RootKeyProvider
-from app.services.audit import Origin
-from app.services.consents import record_consent
-from app.services.vault import vault_for
+from app.services.cases.consents import record_consent
+from app.services.platform.audit import Origin
+from app.services.platform.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import Role
@@ -142,13 +142,25 @@ def context_of(world: World, key: str) -> TenantContext:
 
 
 def desks(app: Flask, world: World) -> Callable[..., Desk]:
-    """Desks for the world's actors, by actor key; a test module's ``desk`` fixture returns
-    this. A desk reads the app's clock (the test's), unless given a ``day`` of its own."""
+    """Desks for the world's actors, by actor key: what the ``desk`` fixture (tests/conftest.py)
+    returns. A desk reads the app's clock (the test's), unless given a ``day`` of its own."""
     state = app.extensions["continuum"]
 
     def factory(key: str, day: date | None = None) -> Desk:
         origin = Origin("test", state.clock) if day is None else origin_on(day)
         return Desk(context_of(world, key), state.session_factory, state.root_key, origin)
+
+    return factory
+
+
+def desks_on(
+    sessions: sessionmaker[Session], root: RootKeyProvider, world: World, day: date = TODAY
+) -> Callable[[str], Desk]:
+    """Desks for the world's actors straight on ``sessions``, with no app (for tests of the
+    database's own walls), each on a clock stopped on ``day``."""
+
+    def factory(key: str) -> Desk:
+        return Desk(context_of(world, key), sessions, root, origin_on(day))
 
     return factory
 

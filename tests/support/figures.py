@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.domain.outcomes import framework
+from app.domain.people import MemberDetails, PersonDetails
 from app.domain.vocabulary import (
     ClosureReason,
     ConsentDecision,
@@ -29,12 +30,12 @@ from app.domain.vocabulary import (
 )
 from app.models import Case, ConsentRecord, FamilyMember
 from app.services import transfers
-from app.services.cases import close_case
-from app.services.casework import add_contact, record_assessment
-from app.services.consent_withdrawal import withdraw_consent
-from app.services.equality import EqualityAnswers, record_equality
-from app.services.family_file import add_member
-from app.services.referrals import MemberDetails, PersonDetails, open_case
+from app.services.cases.cases import close_case
+from app.services.cases.casework import add_contact, record_assessment
+from app.services.cases.consent_withdrawal import withdraw_consent
+from app.services.cases.equality import EqualityAnswers, record_equality
+from app.services.cases.family_file import add_member
+from app.services.cases.referrals import open_case
 from tests.support.cases import Desk, give_consent
 from tests.support.world import World
 

@@ -24,8 +24,8 @@ from app.api.oauth import require_oauth
 from app.domain.audit_chain import PLATFORM_CHAIN
 from app.models import AuditEntry, OAuthClient, OAuthToken, Organisation
 from app.models.oauth import METRICS_READ
-from app.services.audit import Origin
-from app.services.oauth_clients import create_client, issue_token, new_access_token
+from app.services.accounts.oauth_clients import create_client, issue_token, new_access_token
+from app.services.platform.audit import Origin
 from tenants.flask import current_tenant_or_none
 from tests.support.clock import DEFAULT_NOW
 from tests.support.world import World

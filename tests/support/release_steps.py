@@ -12,18 +12,18 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.metric_catalogue import Tally
-from app.domain.metric_periods import Quarter
+from app.domain.figures.catalogue import Tally
+from app.domain.figures.periods import Quarter
 from app.domain.vocabulary import ContactKind, ReferralSource
-from app.services.audit import Origin
-from app.services.metrics import quarter_figures
-from app.services.releases import (
+from app.services.figures.metrics import quarter_figures
+from app.services.figures.releases import (
     Builder,
     build_release,
     publish_release,
     rules_from,
 )
-from app.services.sign_offs import reopen_quarter, sign_off_quarter
+from app.services.figures.sign_offs import reopen_quarter, sign_off_quarter
+from app.services.platform.audit import Origin
 from tests.support.cases import Desk
 from tests.support.figures import Family, contact, open_family
 

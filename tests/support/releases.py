@@ -1,18 +1,20 @@
 """A published release for tests: every serving charity signs off the quarter, the coordinator
-builds and publishes it, each step committed on its own session as the real screens do."""
+builds and publishes it, each step committed on its own session as the real screens do; and
+what a test reads back from a published release's document."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.models.releases import Release
-from app.services.audit import Origin
-from app.services.releases import Builder, build_release, publish_release, rules_from
-from app.services.sign_offs import charities_serving, is_signed_off, sign_off_quarter
+from app.services.figures.releases import Builder, build_release, publish_release, rules_from
+from app.services.figures.sign_offs import charities_serving, is_signed_off, sign_off_quarter
+from app.services.platform.audit import Origin
 from tests.support.world import World
 
 Q3 = Quarter(2026, 3)
@@ -88,6 +90,25 @@ def publish_quarter(
         release = publish_release(session, release_id, builder=_coordinator(world, when))
         session.commit()
         return release
+
+
+def release_table(release: Release, table_id: str) -> dict:
+    """One table of a published release's document, by its id."""
+    document = json.loads(release.content)
+    return next(t for t in document["tables"] if t["id"] == table_id)  # type: ignore[no-any-return]
+
+
+def figure_in_both(quarters: list[Release]) -> tuple[str, str, str]:
+    """A prison figure suppressed in one quarter and published in the other: (table, row,
+    column)."""
+    older, newer = (release_table(r, "prison_activity") for r in quarters)
+    before = {row["key"]: row["values"] for row in older["rows"]}
+    for row in (r for r in newer["rows"] if r["key"] in before):
+        for column in newer["columns"]:
+            then, now = before[row["key"]][column["key"]], row["values"][column["key"]]
+            if (then is None) != (now is None):
+                return "prison_activity", row["key"], column["key"]
+    raise AssertionError("no figure is suppressed in one quarter and published in the other")
 
 
 def _coordinator(world: World, when: datetime) -> Builder:

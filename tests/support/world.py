@@ -17,10 +17,10 @@ from app.models import Case, CaseStatus, Family, PersonInCustody
 from app.security import totp
 from app.security.keyring import RootKeyProvider
 from app.security.sealing import Sealer
-from app.services import accounts
-from app.services.keys import ensure_charity_keys
-from app.services.reference import ensure_organisation, load_prisons, start_service
-from app.services.vault import vault_for
+from app.services.accounts import accounts
+from app.services.platform.keys import ensure_charity_keys
+from app.services.platform.reference import ensure_organisation, load_prisons, start_service
+from app.services.platform.vault import vault_for
 from tenants.context import TenantContext
 from tenants.guard import bind_tenant
 from tenants.permissions import OrganisationKind, Role

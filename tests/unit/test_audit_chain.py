@@ -25,11 +25,7 @@ from app.domain.audit_chain import (
     WRONG_CHAIN,
     AuditDraft,
     AuditEvent,
-    ChainMismatch,
     Checkpoint,
-    MalformedCheckpoint,
-    NaiveTimestamp,
-    UnknownOutcome,
     VerifyResult,
     canonical_bytes,
     checkpoint_matches,
@@ -39,6 +35,7 @@ from app.domain.audit_chain import (
     verify_chain,
     verify_checkpoint,
 )
+from app.domain.errors import ChainMismatch, MalformedCheckpoint, NaiveTimestamp, UnknownOutcome
 
 CHAIN = "3"
 OTHER_CHAIN = "4"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.security.key_cache import DATA_KEY_MAX_AGE, CachedKeyring, DataKeyCache
 from app.security.keyring import (
     FieldDecryptionError,
     LocalRootKey,
@@ -17,7 +18,6 @@ from app.security.keyring import (
     decrypt_field,
     encrypt_field,
 )
-from app.services.keys import DATA_KEY_MAX_AGE, CachedKeyring, DataKeyCache
 
 CHARITY = uuid.UUID("5b0c7a52-29f2-4a4e-9a55-0d8f1c3f0a01")
 ROW = uuid.UUID("0e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b")
@@ -48,7 +48,7 @@ def world():
     CachedKeyring(root, store, clock, cache).ensure_key(CHARITY)
 
     def ring(with_root: LocalRootKey = root) -> CachedKeyring:
-        # A keyring per unit of work, as app.services.keys.keyring makes one per request.
+        # A keyring per unit of work, as app.services.platform.keys.keyring makes one per request.
         return CachedKeyring(with_root, store, clock, cache)
 
     blob = encrypt_field(ring(), CHARITY, "contacts", "summary", ROW, "visit went well")

@@ -22,7 +22,7 @@ from app.demo.national import (
 )
 from app.demo.national_rows import Charity, Rows
 from app.demo.releases import release_quarters
-from app.domain.metric_periods import Quarter
+from app.domain.figures.periods import Quarter
 from app.security.keyring import Keyring, LocalRootKey, MemoryKeyStore
 
 TODAY = date(2026, 11, 20)

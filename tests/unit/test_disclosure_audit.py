@@ -1,8 +1,8 @@
-"""The attacker's view (app.domain.disclosure_audit): feasible ranges of suppressed cells checked
-against an independent brute force on tiny tables, for the outsider and for each charity, and the
-negative controls: an exact total, primary suppression alone, a release built blind to an earlier
-one, and one built blind to what a charity knows, each make the audit flag a leak. No Flask, no
-database."""
+"""The attacker's view (app.domain.figures.disclosure.audit): feasible ranges of suppressed cells
+checked against an independent brute force on tiny tables, for the outsider and for each charity,
+and the negative controls: an exact total, primary suppression alone, a release built blind to an
+earlier one, and one built blind to what a charity knows, each make the audit flag a leak. No Flask,
+no database."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import (
+from app.domain.errors import CannotProtect, InconsistentHistory
+from app.domain.figures.disclosure.audit import Auditor
+from app.domain.figures.disclosure.control import (
     OUTSIDER,
     TOTAL,
-    CannotProtect,
     CellKey,
     DisclosureRules,
     Draft,
-    InconsistentHistory,
     PublishedRelease,
     Records,
     Sum,
@@ -30,8 +30,7 @@ from app.domain.disclosure import (
     protect_release,
     publish,
 )
-from app.domain.disclosure_audit import Auditor
-from app.domain.disclosure_rules import is_small
+from app.domain.figures.disclosure.rules import is_small
 
 RULES = DisclosureRules()
 ROWS, COLUMNS = ("A", "B"), ("x", "y")

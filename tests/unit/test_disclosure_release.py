@@ -1,7 +1,7 @@
-"""Releases under disclosure control (app.domain.disclosure.protect_release), as properties over
-generated quarters: prisons served by charities, family counts with their totals, children on
-those families, a year table summing the quarters, and a release audited with the one before it.
-No Flask, no database."""
+"""Releases under disclosure control (app.domain.figures.disclosure.control.protect_release), as
+properties over generated quarters: prisons served by charities, family counts with their totals,
+children on those families, a year table summing the quarters, and a release audited with the one
+before it. No Flask, no database."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import (
+from app.domain.errors import CannotProtect
+from app.domain.figures.disclosure.control import (
     OUTSIDER,
     TOTAL,
-    CannotProtect,
     Cell,
     CellKey,
     DisclosureRules,
@@ -33,9 +33,9 @@ from app.domain.disclosure import (
     grid,
     protect_release,
 )
-from app.domain.disclosure_rules import is_small
-from app.domain.release_document import merge_knowledge
-from app.domain.release_draft import link_revision
+from app.domain.figures.disclosure.rules import is_small
+from app.domain.figures.release.document import merge_knowledge
+from app.domain.figures.release.draft import link_revision
 
 CHARITIES = ("nepacs", "pact", "pops")
 RULES = DisclosureRules()
@@ -385,9 +385,7 @@ def fixed_scenario() -> Scenario:
 def test_the_same_draft_gives_the_same_release_in_another_process():
     # Set iteration order follows the hash seed: a choice that leaked it would differ here.
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
-    script = (
-        "from tests.unit.test_disclosure_release import *; print(repr(build(fixed_scenario())))"
-    )
+    script = f"from {__name__} import *; print(repr(build(fixed_scenario())))"
     elsewhere = subprocess.run(  # noqa: S603 - this interpreter and a fixed script
         [sys.executable, "-c", script],
         cwd=Path(__file__).resolve().parents[2],

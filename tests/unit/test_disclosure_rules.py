@@ -1,6 +1,6 @@
-"""Primary disclosure control (app.domain.disclosure_rules and the model): the settings, rounding,
-what a published figure tells a reader, which cells are small, and complete grids. No Flask, no
-database."""
+"""Primary disclosure control (app.domain.figures.disclosure.rules and the model): the settings,
+rounding, what a published figure tells a reader, which cells are small, and complete grids. No
+Flask, no database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import (
+from app.domain.figures.disclosure.control import (
     TOTAL,
     Cell,
     CellKey,
@@ -23,7 +23,7 @@ from app.domain.disclosure import (
     publish,
     round_to_base,
 )
-from app.domain.disclosure_rules import is_small
+from app.domain.figures.disclosure.rules import is_small
 
 RULES = DisclosureRules()
 
@@ -224,6 +224,6 @@ def test_a_grid_refuses_values_outside_it_and_the_reserved_total_name():
 
 
 def _table(cell: Cell):
-    from app.domain.disclosure import Table
+    from app.domain.figures.disclosure.control import Table
 
     return Table(cell.key.table + cell.key.row, (cell,))

@@ -1,6 +1,7 @@
 """The tree is the architecture (issue 14): read from the syntax trees of the service's packages,
 without importing them, the domain imports no framework and nothing of the app outside itself,
-and the command line and the demo import nothing that imports them back.
+the command line and the demo import nothing that imports them back, and no layer imports a layer
+above it or a sibling beside it (LAYERS).
 
 Every ``import`` counts, wherever it is written: at module level, inside a function (run when
 the function is first called, so a loop there still ties the modules together), or under
@@ -29,9 +30,28 @@ FRAMEWORKS = ("flask", "sqlalchemy", "marshmallow")
 ACYCLIC = ("app.cli", "app.demo")
 
 # The cycles tolerated for now, each a strongly connected group of modules, with why; none is
-# left (the last, app.services.consents and the transfer services, was taken apart by composing
-# the withdrawal above both in app.services.consent_withdrawal).
+# left (the last, app.services.cases.consents and the transfer services, was taken apart by
+# composing the withdrawal above both in app.services.cases.consent_withdrawal).
 KNOWN_CYCLES: dict[frozenset[str], str] = {}
+
+# The layers, lowest first (DESIGN.md section 11): a module may import its own layer's modules
+# and any layer below, never one above, and never a sibling written on the same line (web and api
+# share app.http instead; schemas and services share the domain's vocabulary instead). A module
+# is in the layer of the longest prefix that names it.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("app.domain", "config"),
+    ("tenants", "app.security"),
+    ("app.models",),
+    ("app.db", "app.extensions", "app.logs", "app.migrate"),
+    ("app.services", "schemas"),
+    ("app.http",),
+    ("app.web", "app.api"),
+    ("app", "app.demo"),
+    ("app.cli",),
+)
+# Entry points read by a program other than Python's import (gunicorn reads its configuration
+# file and runs it as a script); they sit above every layer.
+ENTRY_POINTS = frozenset({"config.gunicorn.conf"})
 
 
 @dataclass(frozen=True)
@@ -257,6 +277,55 @@ def test_the_demo_stays_apart_from_the_service(edges):
     assert into == []
 
 
+def layer_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> tuple[int, str]:
+    """(the layer's height, the name of the part within it) of the longest prefix naming it."""
+    named = [
+        (len(p), height, p) for height, row in enumerate(layers) for p in row if _in(module, p)
+    ]
+    if not named:
+        raise LookupError(f"{module} is in no layer: add it to LAYERS")
+    _, height, part = max(named)
+    return height, part
+
+
+def layer_breaches(
+    edges: Iterable[Edge], layers: tuple[tuple[str, ...], ...] = LAYERS
+) -> list[str]:
+    """Each import of a layer above, or of a sibling part of the same layer."""
+    found = []
+    for edge in edges:
+        if edge.source in ENTRY_POINTS:
+            continue
+        (source_height, source_part), (target_height, target_part) = (
+            layer_of(edge.source, layers),
+            layer_of(edge.target, layers),
+        )
+        upward = target_height > source_height
+        sideways = target_height == source_height and target_part != source_part
+        # A package's own __init__ (app) may import what it holds; the factory wires the layers.
+        inward = edge.source == source_part and _in(edge.target, source_part)
+        if (upward or sideways) and not inward:
+            way = "up" if upward else "sideways"
+            found.append(f"{edge.source}:{edge.line} -> {edge.target} ({edge.kind}, {way})")
+    return found
+
+
+def test_every_module_is_in_a_layer(files):
+    assert [m for m in files if m not in ENTRY_POINTS and not _layered(m)] == []
+
+
+def _layered(module: str) -> bool:
+    try:
+        layer_of(module)
+    except LookupError:
+        return False
+    return True
+
+
+def test_no_layer_imports_one_above_it_or_beside_it(edges):
+    assert layer_breaches(edges) == []
+
+
 # --- negative controls: the checks find what they look for -----------------------------------
 
 
@@ -324,6 +393,32 @@ def test_a_function_level_import_closes_a_cycle_in_the_graph(tmp_path):
 )
 def test_the_domain_check_finds_a_framework_or_app_import(source):
     assert len(framework_imports(source, "app.domain.rules")) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "way"),
+    [
+        ("app.services.cases", "app.web.forms", "up"),
+        ("app.domain.consent", "app.models", "up"),
+        ("app.api.cases", "app.web.errors", "sideways"),
+        ("schemas.casework", "app.services.cases", "sideways"),
+        ("app.db", "app.services.keys", "up"),
+    ],
+)
+def test_the_layer_check_finds_an_import_upward_or_sideways(source, target, way):
+    found = layer_breaches([Edge(source, target, 1, "module")])
+    assert found == [f"{source}:1 -> {target} (module, {way})"]
+
+
+def test_the_layer_check_allows_imports_downward_and_the_factory_wiring():
+    edges = [
+        Edge("app.web.cases", "app.http.errors", 1, "module"),
+        Edge("app.services.cases", "app.domain.consent", 1, "module"),
+        Edge("app.cli", "app", 1, "function"),
+        Edge("app", "app.web", 1, "module"),
+        Edge("config.gunicorn.conf", "app.logs", 1, "module"),
+    ]
+    assert layer_breaches(edges) == []
 
 
 def test_the_domain_check_allows_the_domain_and_the_standard_library():

@@ -1,4 +1,4 @@
-"""The metric catalogue (app.domain.metric_catalogue, DESIGN.md section 7): quarter and year
+"""The metric catalogue (app.domain.figures.catalogue, DESIGN.md section 7): quarter and year
 arithmetic, the tables and their keys, tallies that add up across charities (means and medians
 included), and the complete grid with zeros. No Flask, no database."""
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.errors import InvalidInput
-from app.domain.metric_catalogue import (
+from app.domain.figures.catalogue import (
     ALL_SOURCES,
     CATALOGUE,
     NATIONAL,

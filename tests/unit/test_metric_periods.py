@@ -1,4 +1,4 @@
-"""Periods in plain English (app.domain.metric_periods): the dashboard says "July to September
+"""Periods in plain English (app.domain.figures.periods): the dashboard says "July to September
 2026" where the code says 2026Q3, and names a year's table by its months. No Flask, no database."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.errors import InvalidInput
-from app.domain.metric_periods import Quarter, YearEnding, period_name, quarter_name
+from app.domain.figures.periods import Quarter, YearEnding, period_name, quarter_name
 
 MONTHS = [date(2026, month, 1).strftime("%B") for month in range(1, 13)]
 

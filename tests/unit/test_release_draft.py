@@ -1,7 +1,7 @@
-"""A quarter's figures made into a release (app.domain.release_draft, release_document), with
-generated figures for three charities at four prisons in three regions: the draft declares every
-additive relation, each charity knows exactly what is wholly its own, and the published document
-holds every row and column of every table under the rules. No Flask, no database."""
+"""A quarter's figures made into a release (app.domain.figures.release.draft, document),
+with generated figures for three charities at four prisons in three regions: the draft declares
+every additive relation, each charity knows exactly what is wholly its own, and the published
+document holds every row and column of every table under the rules. No Flask, no database."""
 
 from __future__ import annotations
 
@@ -13,18 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.disclosure import (
-    Cell,
-    CellKey,
-    DisclosureRules,
-    Draft,
-    Kind,
-    Relations,
-    Table,
-    audit_release,
-    protect_release,
-)
-from app.domain.metric_catalogue import (
+from app.domain.figures.catalogue import (
     ALL_SOURCES,
     CATALOGUE,
     NATIONAL,
@@ -36,8 +25,19 @@ from app.domain.metric_catalogue import (
     Tally,
     assemble,
 )
-from app.domain.metric_periods import Quarter, YearEnding
-from app.domain.release_document import (
+from app.domain.figures.disclosure.control import (
+    Cell,
+    CellKey,
+    DisclosureRules,
+    Draft,
+    Kind,
+    Relations,
+    Table,
+    audit_release,
+    protect_release,
+)
+from app.domain.figures.periods import Quarter, YearEnding
+from app.domain.figures.release.document import (
     Labels,
     Revision,
     canonical,
@@ -45,7 +45,7 @@ from app.domain.release_document import (
     protection_state,
     release_document,
 )
-from app.domain.release_draft import (
+from app.domain.figures.release.draft import (
     EXCLUDED,
     UNRELATED,
     YEAR_MEMBERS,

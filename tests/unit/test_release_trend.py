@@ -1,6 +1,6 @@
-"""A figure across published quarters (app.domain.release_trend): read from the documents alone,
-oldest quarter first; a suppressed figure is marked suppressed, a known zero keeps its 0 and says
-why, and a figure an older quarter did not have is "not published that quarter", never
+"""A figure across published quarters (app.domain.figures.release.trend): read from the documents
+alone, oldest quarter first; a suppressed figure is marked suppressed, a known zero keeps its 0 and
+says why, and a figure an older quarter did not have is "not published that quarter", never
 suppressed. No Flask, no database."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.release_trend import Figure, Mark, TrendTable, trend, trend_tables
+from app.domain.figures.release.trend import Figure, Mark, TrendTable, trend, trend_tables
 
 
 def _document(quarter: str, revision: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def _prison(key: str, label: str, families: int | None, children: int | None) ->
 
 
 HISTORY = [
-    # Given newest first, as app.services.releases.current_releases returns them.
+    # Given newest first, as app.services.figures.releases.current_releases returns them.
     _document(
         "2026Q3",
         2,

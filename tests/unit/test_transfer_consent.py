@@ -1,7 +1,7 @@
-"""The consent gate of a transfer as a pure rule (app.domain.transfer_consent, DESIGN.md sections 5
-and 6): nothing goes without the person in custody's consent to this transfer, to this charity,
-in force on the day; each adult goes only under their own consent and an adult without one stays
-behind without blocking the rest; case-level records go only when every adult who goes agreed;
+"""The consent gate of a transfer as a pure rule (app.domain.transfers.consent_gate, DESIGN.md
+sections 5 and 6): nothing goes without the person in custody's consent to this transfer, to this
+charity, in force on the day; each adult goes only under their own consent and an adult without one
+stays behind without blocking the rest; case-level records go only when every adult who goes agreed;
 children go under the adults' "children" category or a consent given for them. No database."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.consent import ConsentFacts
-from app.domain.transfer_consent import (
+from app.domain.transfers.consent_gate import (
     CASE_CATEGORIES,
     PERSON_IN_CUSTODY,
     Person,

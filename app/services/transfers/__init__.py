@@ -10,15 +10,18 @@ one entry to the transfer use cases, so that callers need not know how they are 
 - platform: halt on a consent withdrawal, lapse of unanswered offers;
 - package and objection: what crosses, cut to the consents, and the family's objection to
   statistical use that goes with it;
-- views and case_history: what each side reads, and one case's transfers on its family page.
+- views and case_history: what each side reads, and one case's transfers on its family page;
+- contract_change and movements: the platform's ways into a transfer, a prison's family service
+  moving to another charity and a prison movement feed; outbox: emailing the notifications the
+  steps write.
 
-The package reads app.services.consents and nothing of it imports the package: withdrawing a
-consent and halting its transfers are composed above both (app.services.consent_withdrawal).
+The package reads app.services.cases.consents and nothing of it imports the package: withdrawing a
+consent and halting its transfers are composed above both (app.services.cases.consent_withdrawal).
 """
 
 from __future__ import annotations
 
-from app.services.reference import serving_charity
+from app.services.platform.reference import serving_charity
 from app.services.transfers.platform import expire_overdue, halt_for_withdrawal
 from app.services.transfers.receiver import (
     Accepted,
@@ -35,8 +38,6 @@ from app.services.transfers.sender import (
 )
 from app.services.transfers.steps import (
     PLATFORM,
-    TransferConsentMissing,
-    TransferRefused,
     load_transfer,
     side_of,
 )
@@ -45,8 +46,6 @@ from app.services.transfers.terms import case_to_transfer
 __all__ = [
     "PLATFORM",
     "Accepted",
-    "TransferConsentMissing",
-    "TransferRefused",
     "accept_transfer",
     "cancel_transfer",
     "case_to_transfer",

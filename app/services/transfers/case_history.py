@@ -13,9 +13,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.transfers import Party, TransferState
+from app.domain.transfers.machine import Party, TransferState
 from app.models import Case, CaseTransferStep, Organisation, Prison
-from app.services.audit import Origin
+from app.services.platform.audit import Origin
 from app.services.transfers.views import (
     ANOTHER_CHARITY,
     TransferSummary,

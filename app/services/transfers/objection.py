@@ -25,7 +25,7 @@ from app.domain.consent import objects_to_statistics
 from app.domain.vocabulary import ConsentDecision, ConsentPurpose, ConsentSubject
 from app.models import Case, ConsentRecord
 from app.models.base import new_id
-from app.services.consents import consent_facts
+from app.services.cases.consents import consent_facts
 
 
 @dataclass(frozen=True)

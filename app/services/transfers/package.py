@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.transfer_consent import PERSON_IN_CUSTODY, Gate, Person
+from app.domain.transfers.consent_gate import PERSON_IN_CUSTODY, Gate, Person
 from app.domain.vocabulary import DataCategory, MemberKind
 from app.models import (
     ActionItem,
@@ -44,9 +44,9 @@ from app.models import (
     TransferOffer,
 )
 from app.models.base import new_id
-from app.services.referrals import FIRST_REVIEW_AFTER, _new_reference
+from app.services.cases.referrals import FIRST_REVIEW_AFTER, _new_reference
+from app.services.platform.vault import Vault
 from app.services.transfers.objection import StatisticsObjection, carry_objection
-from app.services.vault import Vault
 from tenants.context import TenantContext
 
 Package = dict[str, Any]

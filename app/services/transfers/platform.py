@@ -1,8 +1,8 @@
 """The platform's steps of a transfer (DESIGN.md section 6), taken by no user: halting the
 transfers a consent withdrawal leaves without the family's consent (in the withdrawal's own
-transaction, called by app.services.consent_withdrawal.withdraw_consent), and lapsing offers nobody
-answered in time (a named system job, run per charity). Both end the transfer as a cancel or a
-decline does: the receiver's package voided, the sender's case given back.
+transaction, called by app.services.cases.consent_withdrawal.withdraw_consent), and lapsing offers
+nobody answered in time (a named system job, run per charity). Both end the transfer as a cancel or
+a decline does: the receiver's package voided, the sender's case given back.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import transfers as machine
-from app.domain.transfers import Party, TransferReason, TransferState
+from app.domain.transfers import machine
+from app.domain.transfers.machine import Party, TransferReason, TransferState
 from app.domain.vocabulary import ConsentPurpose, DataCategory
 from app.models import Case, CaseTransfer
-from app.services.audit import Origin
-from app.services.reference import prisons_ever_served
+from app.services.platform.audit import Origin
+from app.services.platform.reference import prisons_ever_served
 from app.services.transfers import terms
 from app.services.transfers.steps import context_for, end_unaccepted, load_transfer, take_step
 from tenants.context import TenantContext

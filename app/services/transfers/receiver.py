@@ -17,19 +17,19 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.domain import transfers as machine
-from app.domain.errors import InvalidInput
-from app.domain.transfers import Party, TransferReason, TransferState
+from app.domain.errors import InvalidInput, TransferRefused
+from app.domain.transfers import machine
+from app.domain.transfers.machine import Party, TransferReason, TransferState
 from app.models import Case, CaseStatus, CaseTransfer, Family, PersonInCustody, TransferOffer
-from app.services.audit import Origin
-from app.services.reference import serving_charity
-from app.services.referrals import normalise_prison_number
-from app.services.scope import READ_ONLY_STATUSES, require
+from app.services.cases.referrals import normalise_prison_number
+from app.services.cases.scope import READ_ONLY_STATUSES, require
+from app.services.platform.audit import Origin
+from app.services.platform.reference import serving_charity
+from app.services.platform.vault import Vault
 from app.services.transfers import terms
 from app.services.transfers.objection import objection_of
 from app.services.transfers.package import PackageRefs, land_package, open_offer
 from app.services.transfers.steps import (
-    TransferRefused,
     atomic,
     audit_transfer,
     context_for,
@@ -43,7 +43,6 @@ from app.services.transfers.steps import (
     store_step,
     take_step,
 )
-from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.guard import REVIEWED_BULK
 from tenants.permissions import Permission, Role

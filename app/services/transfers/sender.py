@@ -12,19 +12,19 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import transfers as machine
-from app.domain.errors import Conflict, InvalidInput
-from app.domain.transfers import Party, TransferOrigin, TransferReason, TransferState
+from app.domain.errors import Conflict, InvalidInput, TransferRefused
+from app.domain.transfers import machine
+from app.domain.transfers.machine import Party, TransferOrigin, TransferReason, TransferState
 from app.models import Case, CaseStatus, CaseTransfer, TransferOffer
 from app.models.base import new_id
-from app.services.audit import Origin
-from app.services.reference import serving_charity
-from app.services.scope import require
+from app.services.cases.scope import require
+from app.services.platform.audit import Origin
+from app.services.platform.reference import serving_charity
+from app.services.platform.vault import Vault
 from app.services.transfers import terms
 from app.services.transfers.package import cut_package, seal_offer
 from app.services.transfers.steps import (
     PLATFORM,
-    TransferRefused,
     atomic,
     audit_transfer,
     context_for,
@@ -39,7 +39,6 @@ from app.services.transfers.steps import (
     store_step,
     take_step,
 )
-from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.permissions import Permission
 from tenants.system import acting_for

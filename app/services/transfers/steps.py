@@ -1,8 +1,8 @@
 """A transfer and its steps: the machinery every transfer use case shares (DESIGN.md section 6).
 
 Each use case loads the transfer through the walls (each side sees it only at its own prison;
-the receiver only once it is shared), asks the pure state machine (app.domain.transfers) for the
-next step, stores it, audits it and notifies, in one transaction. Only ``offer_transfer``,
+the receiver only once it is shared), asks the pure state machine (app.domain.transfers.machine) for
+the next step, stores it, audits it and notifies, in one transaction. Only ``offer_transfer``,
 ``accept_transfer`` and the platform's steps work for both charities, through
 ``tenants.system.acting_for``; every such step is recorded in both charities' audit chains, whose
 locks are taken in a fixed order so that two transfers never deadlock.
@@ -25,14 +25,14 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import transfers as machine
 from app.domain.errors import Conflict, Forbidden, NotFound
-from app.domain.transfers import Party, TransferError, TransferOrigin, TransferState
+from app.domain.transfers import machine
+from app.domain.transfers.machine import Party, TransferOrigin, TransferState
 from app.models import Case, CaseStatus, CaseTransfer, CaseTransferStep, Notification, TransferOffer
 from app.models.base import new_id
-from app.services import audit
-from app.services.audit import Origin
-from app.services.scope import require
+from app.services.cases.scope import require
+from app.services.platform import audit
+from app.services.platform.audit import Origin
 from tenants.context import TenantContext
 from tenants.permissions import Permission, Role
 from tenants.system import acting_for
@@ -46,14 +46,6 @@ _NOT_YOURS = {
     Party.SENDER: "only the sending charity takes this step",
     Party.RECEIVER: "only the receiving charity answers an offer",
 }
-
-
-class TransferRefused(Conflict):
-    """Raised when the state machine refuses a step (already decided, not this side's, lapsed)."""
-
-
-class TransferConsentMissing(Conflict):
-    """Raised when an offer or acceptance lacks the family's valid consent to this transfer."""
 
 
 # --- loading a transfer, and its sides ---------------------------------------------------
@@ -181,13 +173,8 @@ def decide(
     session: Session, row: CaseTransfer, move: Callable[[machine.Transfer], machine.Transfer]
 ) -> machine.Transfer:
     """Ask the state machine for the next step (a closure over the current domain transfer),
-    writing nothing; its refusals become one HTTP-mapped error."""
-    try:
-        return move(_machine(row, steps_of(session, row.id)))
-    except machine.ConsentMissing as error:
-        raise TransferConsentMissing(str(error)) from error
-    except TransferError as error:
-        raise TransferRefused(str(error)) from error
+    writing nothing; it refuses with a TransferRefused or TransferConsentMissing."""
+    return move(_machine(row, steps_of(session, row.id)))
 
 
 def take_step(

@@ -1,7 +1,7 @@
 """The terms on which a case may be transferred (DESIGN.md section 6): which case may go (open,
 with no other transfer under way), and under what consent, read through the family's consent
-records in the sender's context (the gate of app.domain.transfer_consent), or, once offered, the
-consents and categories the offer was cut under. Shared by the use cases of every party, and by
+records in the sender's context (the gate of app.domain.transfers.consent_gate), or, once offered,
+the consents and categories the offer was cut under. Shared by the use cases of every party, and by
 the reads that show a sender where its family's consent stands.
 
 Every caller asks the gate through this module (``terms.consent_gate``), never through a copy of
@@ -16,14 +16,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import transfers as machine
 from app.domain.errors import Conflict, NotFound
-from app.domain.transfer_consent import Gate, transfer_gate
+from app.domain.transfers import machine
+from app.domain.transfers.consent_gate import Gate, transfer_gate
 from app.domain.vocabulary import DataCategory
 from app.models import Case, CaseTransfer, ConsentRecord, TransferOffer
 from app.models.transfers import LIVE_STATES
-from app.services.consents import consent_facts
-from app.services.scope import READ_ONLY_STATUSES
+from app.services.cases.consents import consent_facts
+from app.services.cases.scope import READ_ONLY_STATUSES
 from app.services.transfers.package import people_of
 from app.services.transfers.steps import take_step
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.consent import ConsentFacts
-from app.domain.transfer_consent import PERSON_IN_CUSTODY
-from app.domain.transfers import FINAL_STATES, Party, TransferReason, TransferState
+from app.domain.transfers.consent_gate import PERSON_IN_CUSTODY
+from app.domain.transfers.machine import FINAL_STATES, Party, TransferReason, TransferState
 from app.domain.vocabulary import DataCategory, MemberKind
 from app.models import (
     Case,
@@ -31,13 +31,13 @@ from app.models import (
     TransferOffer,
     User,
 )
-from app.services.audit import Origin
-from app.services.reference import serving_charity
-from app.services.scope import case_in_scope, record_event, require
+from app.services.cases.scope import case_in_scope, record_event, require
+from app.services.platform.audit import Origin
+from app.services.platform.reference import serving_charity
+from app.services.platform.vault import Vault
 from app.services.transfers import terms
 from app.services.transfers.package import Package, open_offer
 from app.services.transfers.steps import load_transfer, side_of, steps_of
-from app.services.vault import Vault
 from tenants.context import TenantContext
 from tenants.permissions import Permission
 
