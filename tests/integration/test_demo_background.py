@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -20,6 +21,10 @@ from app.services.figures.metrics import quarter_figures
 from app.services.platform.vault import vault_for
 from tenants.guard import bind_tenant
 from tests.support.demo import DEMO_TODAY, charity_context
+
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
 
 FAMILIES = 30
 BACKGROUND = 400

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from app.demo.releases import api_client_path
@@ -18,6 +19,10 @@ from app.models.releases import QuarterSignOff, Release
 from app.services.figures.releases import current_releases
 from tests.support.demo import DEMO_FAMILIES, DEMO_TODAY
 from tests.support.oauth import access_token, bearer_header
+
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
 
 OPTIONS = [
     "demo",

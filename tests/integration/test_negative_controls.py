@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -45,6 +45,10 @@ from tenants.guard import bind_tenant
 from tenants.permissions import Role
 from tests.support.demo import DEMO_FAMILIES, DEMO_TODAY, charity_context
 
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
+
 
 def test_prison_register_is_loaded_whole_and_reloading_changes_nothing(owner_sessions, world):
     with owner_sessions() as session:

@@ -44,6 +44,10 @@ from tests.outsider.records import cells_of, release_name, share
 from tests.support.clock import ManualClock
 from tests.support.oauth import access_token, bearer_header
 
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
+
 OUTSIDER = "an outsider"
 QUARTERS = 4
 # Of the cells a member service could fill (rows not marked "no member service"), the share the

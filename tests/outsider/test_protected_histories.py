@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,10 @@ from app.domain.figures.release.draft import (
 from app.domain.vocabulary import Disability, Ethnicity, Need, ReferralSource, Sex
 from tests.outsider.reader import Cell, Charity, Contradiction, pinned, read_releases
 from tests.outsider.records import cells_of, release_name, share, totals
+
+# Minutes, not seconds: CI runs them always; a quick local run may leave them out with
+# -m 'not end_to_end' (docs/testing.md).
+pytestmark = pytest.mark.end_to_end
 
 CHARITIES = {uuid.UUID(int=1): "nepacs", uuid.UUID(int=2): "pact", uuid.UUID(int=3): "pops"}
 BY_SLUG = {slug: charity_id for charity_id, slug in CHARITIES.items()}
