@@ -298,26 +298,57 @@ def _copy_strategy(conn: Any) -> str:
     return "STRATEGY FILE_COPY" if conn.info.server_version >= FILE_COPY_SINCE else ""
 
 
-@contextlib.contextmanager
-def _copy_of(postgres: PostgresServer, template: Database) -> Iterator[Database]:
-    """A fresh PostgreSQL database copied from the template, dropped afterwards."""
-    name = f"continuum_t_{_worker()}_{next(_counter)}"
+def _pg_copy(postgres: PostgresServer, template: Database, name: str) -> Database:
+    """A PostgreSQL database ``name`` copied from ``template``, with the walls a negative control
+    takes down taken down in it too."""
     with postgres.admin_connect() as conn:
         strategy = _copy_strategy(conn)
         conn.execute(
             f"CREATE DATABASE {name} TEMPLATE {template.name} OWNER {OWNER_ROLE} {strategy}"
         )
     _drop_policies(postgres, name)
+    return Database(
+        "postgresql", postgres.url(name, user=APP_ROLE), postgres.url(name, user=OWNER_ROLE), name
+    )
+
+
+@contextlib.contextmanager
+def _copy_of(
+    postgres: PostgresServer, template: Database, prefix: str = "continuum_t"
+) -> Iterator[Database]:
+    """A fresh PostgreSQL database copied from the template, dropped afterwards."""
+    name = f"{prefix}_{_worker()}_{next(_counter)}"
     try:
-        yield Database(
-            "postgresql",
-            postgres.url(name, user=APP_ROLE),
-            postgres.url(name, user=OWNER_ROLE),
-            name,
-        )
+        yield _pg_copy(postgres, template, name)
     finally:
         with postgres.admin_connect() as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _release(app: Flask, limit_store: object) -> None:
+    """Let go of an app the tests made: its connections, and its in-memory rate-limit store's
+    pending expiry timer. That 10 ms timer is a non-daemon thread; under the clock sweep's
+    libfaketime a timed wait on the faked monotonic clock lasts as long as the fake offset
+    (hours), which kept pytest from exiting after its summary, and a negative control's inner
+    run (test_negative_controls.py) then timed out. Cancelling it is what a server's shutdown
+    would do."""
+    app.extensions["continuum"].engine.dispose()
+    timer = getattr(limit_store, "timer", None)
+    if timer is not None:
+        timer.cancel()
+
+
+def first_run_settings(database: Database, instance: Path) -> Settings:
+    """The settings of a first `continuum demo`: no environment, and the root key generated in
+    the instance folder on first run, as for someone trying the demo."""
+    return load_settings(
+        environ={},
+        instance_path=instance,
+        database_url=database.app_url,
+        migration_database_url=database.owner_url,
+        secret_key=SECRET_KEY,
+        testing=True,
+    )
 
 
 @dataclass
@@ -353,28 +384,14 @@ def _seeded_template(
         built = Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
     else:
         assert postgres is not None
-        name = f"continuum_seeded_{_worker()}_{number}"
-        with postgres.admin_connect() as conn:
-            conn.execute(
-                f"CREATE DATABASE {name} TEMPLATE {template.database.name} OWNER {OWNER_ROLE} "
-                f"{_copy_strategy(conn)}"
-            )
-        _drop_policies(postgres, name)
-        built = Database(
-            "postgresql",
-            postgres.url(name, user=APP_ROLE),
-            postgres.url(name, user=OWNER_ROLE),
-            name,
-        )
+        built = _pg_copy(postgres, template.database, f"continuum_seeded_{_worker()}_{number}")
     app = create_app(_settings(cache.tmp / f"instance_{number}", built), clock)
+    limit_store = limiter.storage
     _take_down_walls(app)
     try:
         seed(desks(app, template.world), template.world)
     finally:
-        app.extensions["continuum"].engine.dispose()
-        timer = getattr(limiter.storage, "timer", None)
-        if timer is not None:
-            timer.cancel()  # as make_app does
+        _release(app, limit_store)
     cache.built[key] = built
     return built
 
@@ -468,17 +485,8 @@ def make_app(
         return app
 
     yield factory
-    for app in apps:
-        app.extensions["continuum"].engine.dispose()
-    # Each app's in-memory rate-limit store starts a 10 ms expiry timer thread. Under the clock
-    # sweep's libfaketime a timed wait on the faked monotonic clock lasts as long as the fake
-    # offset (hours), and those non-daemon threads kept pytest from exiting after its summary;
-    # a negative control's inner run (test_negative_controls.py) then timed out. Cancelling the
-    # pending timer is what a server's shutdown would do.
-    for storage in limit_stores:
-        timer = getattr(storage, "timer", None)
-        if timer is not None:
-            timer.cancel()
+    for app, storage in zip(apps, limit_stores, strict=True):
+        _release(app, storage)
 
 
 @pytest.fixture
@@ -657,15 +665,7 @@ def empty_app(empty_database: Database, tmp_path: Path, clock: ManualClock) -> I
     # The instance folder exists (settings make it when they generate the secret key, which a
     # test passes in) and holds nothing yet.
     (tmp_path / "instance").mkdir()
-    settings = load_settings(
-        environ={},
-        instance_path=tmp_path / "instance",
-        database_url=empty_database.app_url,
-        migration_database_url=empty_database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-    )
-    app = create_app(settings, clock)
+    app = create_app(first_run_settings(empty_database, tmp_path / "instance"), clock)
     yield app
     app.extensions["continuum"].engine.dispose()
 

@@ -22,15 +22,15 @@ from flask import Flask
 
 from app import create_app
 from app.extensions import limiter
-from config import Settings, load_settings
 from tests.conftest import (
     APP_ROLE,
     OWNER_ROLE,
-    SECRET_KEY,
     Database,
-    _copy_strategy,
+    _copy_of,
     _counter,
+    _release,
     _worker,
+    first_run_settings,
 )
 from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresServer
@@ -54,28 +54,6 @@ class DemoCopy:
     superuser_url: str  # reads and writes past every wall, as someone with the disk would
 
 
-def demo_settings(database: Database, instance: Path) -> Settings:
-    """The settings a demo runs under here: the root key is the one generated in the instance
-    folder on first run, as for someone trying the demo."""
-    return load_settings(
-        environ={},
-        instance_path=instance,
-        database_url=database.app_url,
-        migration_database_url=database.owner_url,
-        secret_key=SECRET_KEY,
-        testing=True,
-    )
-
-
-def _close(app: Flask, limit_store: object) -> None:
-    """Let go of the app's connections, and cancel its rate-limit store's expiry timer as the
-    ``make_app`` fixture does (tests/conftest.py says why)."""
-    app.extensions["continuum"].engine.dispose()
-    timer = getattr(limit_store, "timer", None)
-    if timer is not None:
-        timer.cancel()
-
-
 class DemoTemplates:
     """The demo runs of one test session, by backend, arguments and clock instant, made on first
     use and dropped at the end."""
@@ -96,13 +74,13 @@ class DemoTemplates:
         folder = self._tmp / f"demo_{next(_counter)}"
         (folder / "instance").mkdir(parents=True)
         database = self._empty(backend, folder)
-        app = create_app(demo_settings(database, folder / "instance"), clock)
+        app = create_app(first_run_settings(database, folder / "instance"), clock)
         storage = limiter.storage
         try:
             result = app.test_cli_runner().invoke(args=["demo", "--no-serve", *args])
             assert result.exit_code == 0, result.output
         finally:
-            _close(app, storage)
+            _release(app, storage)
         return DemoTemplate(database, folder / "instance")
 
     def _empty(self, backend: str, folder: Path) -> Database:
@@ -114,10 +92,6 @@ class DemoTemplates:
         with self._postgres.admin_connect() as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
-        return self._database(name)
-
-    def _database(self, name: str) -> Database:
-        assert self._postgres is not None
         return Database(
             "postgresql",
             self._postgres.url(name, user=APP_ROLE),
@@ -133,31 +107,24 @@ class DemoTemplates:
         ``instance``), the app on it reading ``clock``; the database is dropped afterwards."""
         template = self.template(backend, clock, args)
         shutil.copytree(template.instance, instance)
-        if backend == "sqlite":
-            path = instance.parent / f"{instance.name}.sqlite3"
-            shutil.copyfile(template.database.app_url.removeprefix("sqlite:///"), path)
-            database = Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
-            superuser_url = database.owner_url
-        else:
-            assert self._postgres is not None
-            name = f"continuum_democ_{_worker()}_{next(_counter)}"
-            with self._postgres.admin_connect() as conn:
-                conn.execute(
-                    f"CREATE DATABASE {name} TEMPLATE {template.database.name} "
-                    f"OWNER {OWNER_ROLE} {_copy_strategy(conn)}"
-                )
-            database = self._database(name)
-            superuser_url = self._postgres.url(name)
-        app = create_app(demo_settings(database, instance), clock)
-        storage = limiter.storage
-        try:
-            yield DemoCopy(app, database, instance, superuser_url)
-        finally:
-            _close(app, storage)
-            if database.backend == "postgresql":
+        with contextlib.ExitStack() as stack:
+            if backend == "sqlite":
+                path = instance.parent / f"{instance.name}.sqlite3"
+                shutil.copyfile(template.database.app_url.removeprefix("sqlite:///"), path)
+                database = Database("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
+                superuser_url = database.owner_url
+            else:
                 assert self._postgres is not None
-                with self._postgres.admin_connect() as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {database.name} WITH (FORCE)")
+                database = stack.enter_context(
+                    _copy_of(self._postgres, template.database, "continuum_democ")
+                )
+                superuser_url = self._postgres.url(database.name)
+            app = create_app(first_run_settings(database, instance), clock)
+            storage = limiter.storage
+            try:
+                yield DemoCopy(app, database, instance, superuser_url)
+            finally:
+                _release(app, storage)
 
     def drop(self) -> None:
         """Drop the PostgreSQL templates (SQLite's go with the session's temporary folder)."""
